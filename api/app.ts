@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { loggerOptions } from '../lib/logger.ts';
+import type { AppDeps } from './context.ts';
+import { installErrorHandling } from './errors.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { healthPlugin } from './plugins/health.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
+import { requestLogPlugin } from './plugins/request-log.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { invitationRoutes } from './routes/invitations.ts';
+import { memberRoutes } from './routes/members.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { workspaceRoutes } from './routes/workspaces.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export interface BuildOptions {
+  /** false silences logs (tests); defaults to pino at the configured level. */
+  logger?: boolean;
+}
+
+export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger === false ? false : loggerOptions(deps.config.logLevel, 'api'),
+    bodyLimit: deps.config.bodyLimitBytes,
+    trustProxy: deps.config.trustProxy,
+    requestIdHeader: false,
+    // Accept a caller's X-Request-Id when it is safe to log; otherwise mint one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('deps', deps);
+  installErrorHandling(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Switchboard API',
+        version: '0.1.0',
+        description:
+          'Social-media operations. Every long-running process is a Temporal workflow; this API starts, signals and reads them. Errors are `{ error: { code, message, field?, requestId } }`.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A session token (sbs_…) or an API token (sbt_…)' },
+        },
+      },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
+  app.addHook('onRoute', (route) => {
+    // Swagger UI's own routes are public and not worth a request-log row.
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true, skipRequestLog: true };
+  });
+
+  await app.register(authPlugin);
+  await app.register(requestLogPlugin);
+  await app.register(metricsPlugin);
+  await app.register(healthPlugin);
+  for (const routes of [accountRoutes, sessionRoutes, tokenRoutes, workspaceRoutes, memberRoutes, invitationRoutes]) {
+    await app.register(routes, { prefix: '/v1' });
+  }
+  return app;
+}

@@ -1,0 +1,19 @@
+import { ApiToken, LoginThrottle, Session, User } from './accounts.ts';
+import { AuditEvent, RequestLog } from './records.ts';
+import { Invitation, Membership, Workspace } from './workspaces.ts';
+
+export * from './accounts.ts';
+export * from './records.ts';
+export * from './workspaces.ts';
+
+export const ALL_ENTITIES = [
+  User,
+  Session,
+  ApiToken,
+  LoginThrottle,
+  Workspace,
+  Membership,
+  Invitation,
+  RequestLog,
+  AuditEvent,
+];

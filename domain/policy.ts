@@ -1,0 +1,36 @@
+// Policy values in one place. Durations are plain numbers so tests and operators can override them
+// through configuration (there is no time-skipping server offline).
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+export const defaultPolicy = {
+  /** bcrypt work factor for account passwords (minimum 10). */
+  bcryptCost: 12,
+  /** bcrypt silently ignores input past 72 bytes, so longer passwords are refused outright. */
+  passwordMaxBytes: 72,
+  passwordMinChars: 10,
+  sessionTtlMs: 30 * DAY,
+  apiTokenMaxTtlMs: 365 * DAY,
+  invitationTtlMs: 7 * DAY,
+  invitationMaxTtlMs: 30 * DAY,
+  loginThrottle: {
+    /** Failures allowed before each further attempt must wait. */
+    freeAttempts: 3,
+    /** First forced wait; it doubles with every further failure, up to maxDelayMs. */
+    baseDelayMs: 1 * SECOND,
+    maxDelayMs: 5 * MINUTE,
+    /** Consecutive failures that lock the account. */
+    lockoutThreshold: 10,
+    lockoutMs: 15 * MINUTE,
+    /** Failed sign-ins from one IP address within ipWindowMs before that address is refused. */
+    ipMaxFailures: 50,
+    ipWindowMs: 15 * MINUTE,
+  },
+  /** A poller seen within this window counts as a live worker (long polls last up to ~70 s). */
+  workerPollerFreshMs: 2 * MINUTE,
+} as const;
+
+export type LoginThrottlePolicy = { -readonly [K in keyof typeof defaultPolicy.loginThrottle]: number };

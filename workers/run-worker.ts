@@ -1,0 +1,70 @@
+import { existsSync } from 'node:fs';
+import type { MikroORM } from '@mikro-orm/core';
+import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { initORM } from '../db/orm.ts';
+import type { TaskQueueKind } from '../domain/task-queues.ts';
+import { loadConfig } from '../lib/config.ts';
+import { loggerOptions } from '../lib/logger.ts';
+import { ensureTemporalSetup, withBackoff } from '../lib/temporal.ts';
+
+export interface WorkerSpec {
+  kind: TaskQueueKind;
+  activities: (deps: { orm: MikroORM }) => object;
+}
+
+/**
+ * Runs one task queue's worker until SIGTERM/SIGINT, then drains and exits 0. If Temporal stays
+ * unreachable through the connection attempts it exits non-zero instead of idling.
+ */
+export async function runWorker(spec: WorkerSpec): Promise<void> {
+  const config = loadConfig();
+  const log = pino(loggerOptions(config.logLevel, `worker-${spec.kind}`));
+  try {
+    if (!existsSync(config.workflowBundlePath)) {
+      throw new Error(`no workflow bundle at ${config.workflowBundlePath}; build it with \`npm run bundle\``);
+    }
+    const metricsHost = config.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) =>
+        log[entry.level.toLowerCase() as Lowercase<LogLevel>]?.({ sdk: entry.meta }, entry.message),
+      ),
+      telemetryOptions: config.workerMetricsPort
+        ? {
+            metrics: {
+              prometheus: { bindAddress: `${metricsHost}:${config.workerMetricsPort}` },
+              globalTags: { worker: spec.kind },
+            },
+          }
+        : {},
+    });
+    const orm = await initORM(config.databaseUrl);
+    const connection = await withBackoff(
+      `connecting to Temporal at ${config.temporal.address}`,
+      config.workerConnectAttempts,
+      () => NativeConnection.connect({ address: config.temporal.address }),
+      (msg) => log.warn(msg),
+    );
+    await ensureTemporalSetup(connection, config.temporal.namespace, config.temporal.retentionDays);
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.taskQueues[spec.kind],
+      workflowBundle: { codePath: config.workflowBundlePath },
+      activities: spec.activities({ orm }),
+      shutdownGraceTime: '20 seconds',
+    });
+    log.info({ taskQueue: config.taskQueues[spec.kind] }, 'worker polling');
+    try {
+      await worker.run();
+    } finally {
+      await connection.close();
+      await orm.close();
+    }
+    log.info('worker stopped');
+  } catch (err) {
+    log.fatal({ err }, 'worker failed');
+    log.flush?.();
+    process.exitCode = 1;
+  }
+}
