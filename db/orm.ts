@@ -9,7 +9,7 @@ export function ormConfig(databaseUrl: string, overrides: Partial<Options> = {})
     entities: ALL_ENTITIES,
     extensions: [Migrator],
     // Migrations are listed explicitly: the same list runs from source (Node type stripping) and tests.
-    migrations: { migrationsList, path: 'db/migrations', pathTs: 'db/migrations', snapshot: false },
+    migrations: { migrationsList, path: 'db/migrations', pathTs: 'db/migrations', snapshot: false, silent: true },
     pool: { min: 0, max: 10 },
     debug: false,
     ...overrides,

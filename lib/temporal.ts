@@ -10,7 +10,7 @@ const GRPC_NOT_FOUND = 5;
 
 /** A client whose connection is opened on first use, so the API starts (and reports not-ready) without Temporal. */
 export function lazyClient(config: Config): { client: Client; connection: Connection } {
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '3 seconds' });
   return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
 }
 

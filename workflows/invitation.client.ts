@@ -9,21 +9,26 @@ import {
   revokeInvitationUpdate,
 } from './invitation.messages.ts';
 
-// Client-side helpers the API uses to start and steer invitation workflows.
+// Client-side helpers the API uses to start and steer invitation workflows. Each call has a
+// deadline so an unavailable Temporal or a stopped worker turns into a 503, not a hung request.
+const CALL_DEADLINE_MS = 10_000;
+const bounded = <T>(client: Client, fn: () => Promise<T>) => client.withDeadline(Date.now() + CALL_DEADLINE_MS, fn);
 
 export async function startInvitation(client: Client, taskQueue: string, input: InvitationInput): Promise<void> {
-  await client.workflow.start('invitationWorkflow', {
-    taskQueue,
-    workflowId: invitationWorkflowId(input.invitationId),
-    args: [input],
-    workflowIdConflictPolicy: 'FAIL',
-    typedSearchAttributes: [
-      { key: WorkspaceId, value: input.workspaceId },
-      { key: ProcessKind, value: INVITATION_PROCESS_KIND },
-      { key: ProcessState, value: 'pending' },
-      { key: DueAt, value: new Date(input.expiresAt) },
-    ],
-  });
+  await bounded(client, () =>
+    client.workflow.start('invitationWorkflow', {
+      taskQueue,
+      workflowId: invitationWorkflowId(input.invitationId),
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: WorkspaceId, value: input.workspaceId },
+        { key: ProcessKind, value: INVITATION_PROCESS_KIND },
+        { key: ProcessState, value: 'pending' },
+        { key: DueAt, value: new Date(input.expiresAt) },
+      ],
+    }),
+  );
 }
 
 /** The failure type the workflow or its activity reported, e.g. InvitationNotPending. */

@@ -1,0 +1,255 @@
+// Properties that must hold for every route, driven by the OpenAPI document the routes generate,
+// so a new route is covered the moment it is added.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, createTestSystem, createWorkspace, signUp, sql, type TestSystem, uniqueEmail } from '../helpers.ts';
+
+type Schema = {
+  type?: string;
+  format?: string;
+  enum?: unknown[];
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  properties?: Record<string, Schema>;
+  required?: string[];
+  anyOf?: Schema[];
+};
+type Param = { in: 'path' | 'query'; name: string; schema: Schema };
+type Operation = { method: string; path: string; params: Param[]; body?: Schema };
+
+let sys: TestSystem;
+let ops: Operation[];
+
+function operations(doc: {
+  paths: Record<
+    string,
+    Record<string, { parameters?: Param[]; requestBody?: { content: Record<string, { schema: Schema }> } }>
+  >;
+}) {
+  const out: Operation[] = [];
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    if (!path.startsWith('/v1/')) continue;
+    for (const [method, op] of Object.entries(methods)) {
+      out.push({
+        method: method.toUpperCase(),
+        path,
+        params: op.parameters ?? [],
+        body: op.requestBody?.content['application/json']?.schema,
+      });
+    }
+  }
+  return out;
+}
+
+/** A value the schema accepts. */
+function sample(schema: Schema, name = ''): unknown {
+  if (schema.enum) return schema.enum.includes('member') ? 'member' : schema.enum[0];
+  if (schema.anyOf) return sample(schema.anyOf[0]!, name);
+  if (schema.format === 'email') return uniqueEmail('sample');
+  if (schema.format === 'uuid') return randomUUID();
+  if (schema.type === 'integer' || schema.type === 'number') return schema.minimum ?? 1;
+  if (schema.type === 'object') {
+    return Object.fromEntries((schema.required ?? []).map((key) => [key, sample(schema.properties![key]!, key)]));
+  }
+  const length = Math.min(Math.max(schema.minLength ?? 1, 12), schema.maxLength ?? 12);
+  return name === 'token' ? `sbi_${'x'.repeat(length)}` : 'x'.repeat(length);
+}
+
+/** A value of the wrong JSON type for the schema. */
+function wrongType(schema: Schema): unknown {
+  return schema.type === 'integer' || schema.type === 'number' ? 'not a number' : 12345;
+}
+
+const fill = (path: string, ids: Record<string, string>) =>
+  path.replace(/\{(\w+)\}/g, (_, k: string) => ids[k] ?? randomUUID());
+
+/** Row counts of every application table, to prove a refused request wrote nothing. */
+async function rowCounts(): Promise<Record<string, number>> {
+  const tables = await sql<{ tablename: string }>(
+    sys.orm,
+    `select tablename from pg_tables where schemaname = 'public' and tablename not in ('request_logs', 'mikro_orm_migrations')`,
+  );
+  const counts: Record<string, number> = {};
+  for (const { tablename } of tables) {
+    const [row] = await sql<{ n: number }>(sys.orm, `select count(*)::int as n from "${tablename}"`);
+    counts[tablename] = row!.n;
+  }
+  return counts;
+}
+
+interface Tenant {
+  user: { id: string; token: string; email: string };
+  workspaceId: string;
+  invitationId: string;
+  tokenId: string;
+}
+
+async function tenant(label: string): Promise<Tenant> {
+  const user = await signUp(sys.app, label);
+  const workspaceId = await createWorkspace(sys.app, user.token, label);
+  const invite = await sys.app.inject({
+    method: 'POST',
+    url: `/v1/workspaces/${workspaceId}/invitations`,
+    headers: bearer(user.token),
+    payload: { email: uniqueEmail('invitee'), role: 'member' },
+  });
+  expect(invite.statusCode).toBe(201);
+  const token = await sys.app.inject({
+    method: 'POST',
+    url: '/v1/tokens',
+    headers: bearer(user.token),
+    payload: { name: 'ci' },
+  });
+  return { user, workspaceId, invitationId: invite.json().invitation.id, tokenId: token.json().id };
+}
+
+const idsOf = (t: Tenant) => ({
+  workspaceId: t.workspaceId,
+  invitationId: t.invitationId,
+  userId: t.user.id,
+  tokenId: t.tokenId,
+});
+
+let a: Tenant;
+let b: Tenant;
+
+beforeAll(async () => {
+  sys = await createTestSystem();
+  await sys.startWorker();
+  ops = operations(sys.app.swagger() as never);
+  a = await tenant('tenant-a');
+  b = await tenant('tenant-b');
+});
+afterAll(() => sys.close());
+
+describe('every route', () => {
+  it('is found in the OpenAPI document (account, token, workspace, member and invitation routes)', () => {
+    const paths = new Set(ops.map((o) => o.path));
+    for (const p of [
+      '/v1/accounts',
+      '/v1/sessions',
+      '/v1/tokens',
+      '/v1/workspaces/{workspaceId}',
+      '/v1/workspaces/{workspaceId}/members/{userId}',
+      '/v1/workspaces/{workspaceId}/invitations/{invitationId}',
+      '/v1/invitations/accept',
+    ]) {
+      expect(paths).toContain(p);
+    }
+  });
+
+  it("gives a member of workspace A 404 for workspace B's resources, and changes nothing of B's", async () => {
+    const scoped = ops.filter((o) => o.params.some((p) => p.in === 'path'));
+    expect(scoped.length).toBeGreaterThanOrEqual(8);
+    const before = await rowCounts();
+    for (const op of scoped) {
+      const res = await sys.app.inject({
+        method: op.method as 'GET',
+        url: fill(op.path, idsOf(b)),
+        headers: bearer(a.user.token),
+        ...(op.body ? { payload: sample(op.body) as object } : {}),
+      });
+      expect(res.statusCode, `${op.method} ${op.path}`).toBe(404);
+      expect(res.json().error.code, `${op.method} ${op.path}`).toBe('NOT_FOUND');
+    }
+    expect(await rowCounts()).toEqual(before);
+    const own = await sys.app.inject({
+      method: 'GET',
+      url: `/v1/workspaces/${b.workspaceId}/invitations/${b.invitationId}`,
+      headers: bearer(b.user.token),
+    });
+    expect(own.json().status).toBe('pending');
+  });
+
+  it('answers bad input with a 4xx JSON error naming the problem, never 500, and writes nothing', async () => {
+    const before = await rowCounts();
+    const checked: string[] = [];
+    const send = async (
+      op: Operation,
+      what: string,
+      opts: { payload?: unknown; url?: string; headers?: Record<string, string> },
+      status: number,
+      field?: string,
+    ) => {
+      const res = await sys.app.inject({
+        method: op.method as 'POST',
+        url: opts.url ?? fill(op.path, idsOf(a)),
+        headers: { ...bearer(a.user.token), ...opts.headers },
+        ...(opts.payload === undefined ? {} : { payload: opts.payload as string }),
+      });
+      const label = `${op.method} ${op.path}: ${what}`;
+      expect(res.statusCode, label).toBe(status);
+      expect(res.headers['content-type'], label).toMatch(/application\/json/);
+      const error = res.json().error;
+      expect(error.code, label).toBeTruthy();
+      expect(error.message, label).toBeTruthy();
+      if (field) expect(error.field, label).toBe(field);
+      checked.push(label);
+    };
+
+    for (const op of ops) {
+      for (const p of op.params) {
+        if (p.in === 'path' && p.schema.format === 'uuid') {
+          await send(
+            op,
+            `malformed ${p.name}`,
+            {
+              url: fill(op.path, { ...idsOf(a), [p.name]: 'not-a-uuid' }),
+              payload: op.body ? sample(op.body) : undefined,
+            },
+            400,
+            `params.${p.name}`,
+          );
+        }
+        if (p.in === 'query' && p.schema.enum) {
+          await send(
+            op,
+            `bad ${p.name}`,
+            { url: `${fill(op.path, idsOf(a))}?${p.name}=bogus` },
+            400,
+            `querystring.${p.name}`,
+          );
+        }
+      }
+      if (!op.body) continue;
+      const valid = sample(op.body) as Record<string, unknown>;
+      const json = { 'content-type': 'application/json' };
+      await send(op, 'malformed JSON', { payload: '{"a": ', headers: json }, 400);
+      await send(op, 'empty body', { payload: '', headers: json }, 400);
+      await send(op, 'JSON array', { payload: '[]', headers: json }, 400, 'body');
+      await send(op, 'wrong content type', { payload: 'hello', headers: { 'content-type': 'text/plain' } }, 415);
+      await send(
+        op,
+        'oversized body',
+        { payload: JSON.stringify({ ...valid, pad: 'x'.repeat(sys.config.bodyLimitBytes) }), headers: json },
+        413,
+      );
+      await send(op, 'extra field', { payload: { ...valid, unexpected: 1 } }, 400, 'body.unexpected');
+      for (const key of op.body.required ?? []) {
+        const { [key]: _, ...rest } = valid;
+        await send(op, `missing ${key}`, { payload: rest }, 400, `body.${key}`);
+      }
+      for (const [key, schema] of Object.entries(op.body.properties ?? {})) {
+        await send(
+          op,
+          `${key} of the wrong type`,
+          { payload: { ...valid, [key]: wrongType(schema) } },
+          400,
+          `body.${key}`,
+        );
+        if (schema.maxLength) {
+          await send(
+            op,
+            `${key} too long`,
+            { payload: { ...valid, [key]: 'a'.repeat(schema.maxLength + 1) } },
+            400,
+            `body.${key}`,
+          );
+        }
+      }
+    }
+    expect(checked.length).toBeGreaterThan(60);
+    expect(await rowCounts()).toEqual(before);
+  });
+});

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { inject } from 'vitest';
+import { createCoreActivities } from '../activities/index.ts';
+import { buildApp } from '../api/app.ts';
+import { closeORM, initORM } from '../db/orm.ts';
+import { type Config, loadConfig } from '../lib/config.ts';
+import { lazyClient } from '../lib/temporal.ts';
+
+/** Environment for a test's own system: the shared test database and dev server, its own task queue. */
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: inject('databaseUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_NAMESPACE: inject('namespace'),
+    WORKFLOW_BUNDLE_PATH: inject('bundlePath'),
+    TASK_QUEUE_CORE: `core-test-${randomUUID()}`,
+    BCRYPT_COST: '10',
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+}
+
+export interface TestSystem {
+  config: Config;
+  orm: MikroORM;
+  app: FastifyInstance;
+  /** Runs a real core worker (real activities, prebuilt bundle) on this system's task queue. */
+  startWorker(): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+// The ORM is one per process; systems in the same file share it and the last to close closes it.
+let ormUsers = 0;
+let runtimeInstalled = false;
+
+export async function createTestSystem(overrides: Record<string, string> = {}): Promise<TestSystem> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  ormUsers++;
+  const config = loadConfig({ ...process.env, ...testEnv(overrides) });
+  const orm = (await initORM(config.databaseUrl)) as MikroORM;
+  const { client, connection } = lazyClient(config);
+  const app = await buildApp({ config, orm, temporal: client, temporalConnection: connection }, { logger: false });
+  await app.ready();
+  const stops: (() => Promise<void>)[] = [];
+
+  return {
+    config,
+    orm,
+    app,
+    async startWorker() {
+      const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+      const worker = await Worker.create({
+        connection: nativeConnection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.taskQueues.core,
+        workflowBundle: { codePath: config.workflowBundlePath },
+        activities: createCoreActivities({ orm }),
+      });
+      const running = worker.run();
+      let stopped = false;
+      const stop = async () => {
+        if (stopped) return;
+        stopped = true;
+        worker.shutdown();
+        await running;
+        await nativeConnection.close();
+      };
+      stops.push(stop);
+      return stop;
+    },
+    async close() {
+      for (const stop of stops) await stop();
+      await app.close();
+      await connection.close();
+      if (--ormUsers === 0) await closeORM();
+    },
+  };
+}
+
+export const uniqueEmail = (label = 'user') => `${label}-${randomUUID().slice(0, 8)}@example.com`;
+export const PASSWORD = 'correct horse battery staple';
+
+/** Signs up a fresh account; returns its id, e-mail and session token. */
+export async function signUp(app: FastifyInstance, label = 'user', ip = '127.0.0.1') {
+  const email = uniqueEmail(label);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/accounts',
+    payload: { email, password: PASSWORD, name: label },
+    remoteAddress: ip,
+  });
+  if (res.statusCode !== 201) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`);
+  const body = res.json();
+  return { id: body.user.id as string, email, token: body.session.token as string };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export async function createWorkspace(app: FastifyInstance, token: string, name = 'Workspace') {
+  const res = await app.inject({ method: 'POST', url: '/v1/workspaces', headers: bearer(token), payload: { name } });
+  if (res.statusCode !== 201) throw new Error(`workspace creation failed: ${res.statusCode} ${res.body}`);
+  return res.json().id as string;
+}
+
+/** Polls `fn` until it returns a truthy value or the deadline passes. */
+export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Raw SQL for assertions about what is stored. */
+export async function sql<T = Record<string, unknown>>(
+  orm: MikroORM,
+  query: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  return (await orm.em.getConnection().execute(query, params)) as T[];
+}

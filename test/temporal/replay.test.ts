@@ -1,0 +1,23 @@
+// Replays every recorded history in test/histories/<workflowType>/ against the current workflow
+// code, so a non-deterministic change fails here before it can break running workflows.
+// Record new ones with `RECORD_HISTORIES=1 npm test -- test/temporal` and commit them.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
+
+const root = path.join(import.meta.dirname, '..', 'histories');
+const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
+
+describe('recorded workflow histories', () => {
+  it('exist for the invitation workflow', () => {
+    expect(files.filter((f) => f.startsWith('invitationWorkflow')).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(files)('%s replays deterministically', async (file) => {
+    const history = JSON.parse(readFileSync(path.join(root, file), 'utf8'));
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { codePath: inject('bundlePath') } }, history, `replay-${file}`),
+    ).resolves.toBeUndefined();
+  });
+});
