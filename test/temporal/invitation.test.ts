@@ -79,25 +79,15 @@ describe('invitation workflow', () => {
     expect(described.typedSearchAttributes.get(ProcessKind)).toBe('invitation');
     expect(described.typedSearchAttributes.get(DueAt)).toBeInstanceOf(Date);
 
-    const accept = await sys.app.inject({
-      method: 'POST',
-      url: '/v1/invitations/accept',
-      headers: bearer(invitee.token),
-      payload: { token },
-    });
-    expect(accept.statusCode).toBe(200);
-    expect(accept.json()).toEqual({ workspaceId, role: 'member' });
+    const accepted = await accept(invitee.token, token);
+    expect(accepted.statusCode).toBe(200);
+    expect(accepted.json()).toEqual({ workspaceId, role: 'member' });
     expect(await handle.result()).toEqual({ invitationId, outcome: 'accepted', userId: invitee.id });
     expect(await status(workspaceId, invitationId, owner.token)).toBe('accepted');
     expect((await handle.describe()).typedSearchAttributes.get(ProcessState)).toBe('accepted');
 
     // Accepting again is idempotent for the same account.
-    const again = await sys.app.inject({
-      method: 'POST',
-      url: '/v1/invitations/accept',
-      headers: bearer(invitee.token),
-      payload: { token },
-    });
+    const again = await accept(invitee.token, token);
     expect(again.json()).toEqual({ workspaceId, role: 'member' });
 
     const found = await eventually(async () => {
@@ -117,12 +107,7 @@ describe('invitation workflow', () => {
     const result = await client.workflow.getHandle(invitationWorkflowId(invitationId)).result();
     expect(result).toEqual({ invitationId, outcome: 'expired' });
     expect(await status(workspaceId, invitationId, owner.token)).toBe('expired');
-    const late = await sys.app.inject({
-      method: 'POST',
-      url: '/v1/invitations/accept',
-      headers: bearer(invitee.token),
-      payload: { token },
-    });
+    const late = await accept(invitee.token, token);
     expect(late.statusCode).toBe(410);
     expect(late.json().error.code).toBe('INVITATION_EXPIRED');
     const members = await sql(sys.orm, 'select 1 from memberships where workspace_id = ? and user_id = ?', [
@@ -147,25 +132,14 @@ describe('invitation workflow', () => {
       outcome: 'revoked',
       userId: owner.id,
     });
-    const accept = await sys.app.inject({
-      method: 'POST',
-      url: '/v1/invitations/accept',
-      headers: bearer(invitee.token),
-      payload: { token },
-    });
-    expect(accept.statusCode).toBe(409);
+    expect((await accept(invitee.token, token)).statusCode).toBe(409);
     await assertHistoryClean(invitationId, [invitee.email, token], 'revoked');
   });
 
   it('refuses an account whose address is not the invited one', async () => {
     const { token } = await invite();
     const stranger = await signUp(sys.app, 'stranger');
-    const res = await sys.app.inject({
-      method: 'POST',
-      url: '/v1/invitations/accept',
-      headers: bearer(stranger.token),
-      payload: { token },
-    });
+    const res = await accept(stranger.token, token);
     expect(res.statusCode).toBe(403);
   });
 
