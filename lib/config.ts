@@ -14,6 +14,7 @@ export interface Config {
   databaseUrl: string;
   temporal: {
     address: string;
+    uiPort: number;
     namespace: string;
     retentionDays: number;
   };
@@ -49,6 +50,7 @@ export const ENV_VARS = {
     '127.0.0.1:7233',
     'Temporal frontend. `npm start` runs a dev server here unless TEMPORAL_ADDRESS is set.',
   ],
+  TEMPORAL_UI_PORT: ['8233', 'Web UI port of the dev server that `npm start` runs.'],
   TEMPORAL_NAMESPACE: ['switchboard', 'Namespace; registered at worker start if missing.'],
   TEMPORAL_RETENTION_DAYS: ['3', 'History retention for a namespace the workers register (histories hold ids only).'],
   TEMPORAL_CLI_PATH: ['', 'Path to a `temporal` CLI binary; otherwise PATH, then a project-local build.'],
@@ -117,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: read(env, 'DATABASE_URL'),
     temporal: {
       address: read(env, 'TEMPORAL_ADDRESS'),
+      uiPort: int(env, 'TEMPORAL_UI_PORT', 1, 65535),
       namespace: read(env, 'TEMPORAL_NAMESPACE'),
       retentionDays: int(env, 'TEMPORAL_RETENTION_DAYS', 1, 3650),
     },

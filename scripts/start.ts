@@ -72,7 +72,7 @@ try {
     devServer = await startDevServer({
       cli,
       port: Number(port),
-      uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+      uiPort: config.temporal.uiPort,
       dbFile: path.join(config.dataDir, 'temporal.sqlite'),
       logFile: path.join(logDir, 'temporal.log'),
     });
