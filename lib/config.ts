@@ -48,7 +48,7 @@ export const ENV_VARS = {
   ],
   TEMPORAL_ADDRESS: [
     '127.0.0.1:7233',
-    'Temporal frontend. `npm start` runs a dev server here unless TEMPORAL_ADDRESS is set.',
+    'Temporal frontend. When it is local and nothing answers, `npm start` runs a dev server there.',
   ],
   TEMPORAL_UI_PORT: ['8233', 'Web UI port of the dev server that `npm start` runs.'],
   TEMPORAL_NAMESPACE: ['switchboard', 'Namespace; registered at worker start if missing.'],
@@ -56,7 +56,10 @@ export const ENV_VARS = {
   TEMPORAL_CLI_PATH: ['', 'Path to a `temporal` CLI binary; otherwise PATH, then a project-local build.'],
   TASK_QUEUE_CORE: ['switchboard-core', 'Task queue of the core worker (accounts, workspaces, invitations).'],
   WORKFLOW_BUNDLE_PATH: ['dist/workflow-bundle.js', 'Prebuilt workflow bundle (`npm run bundle`).'],
-  WORKER_METRICS_PORT: ['', 'Port where a worker serves its Temporal SDK metrics in Prometheus format.'],
+  WORKER_METRICS_PORT: [
+    '',
+    'Port where a worker serves its Temporal SDK metrics in Prometheus format (`npm start`: the first of one port per task queue, 9464 if unset).',
+  ],
   WORKER_METRICS_URLS: ['', 'Comma-separated worker metrics URLs that the API’s /metrics merges in.'],
   WORKER_CONNECT_ATTEMPTS: ['8', 'Connection attempts (exponential backoff) before a worker exits non-zero.'],
   BCRYPT_COST: [String(defaultPolicy.bcryptCost), 'bcrypt work factor for passwords (10 or more).'],

@@ -88,6 +88,17 @@ export interface DevServerOptions {
   readyTimeoutMs?: number;
 }
 
+export async function temporalAnswers(address: string): Promise<boolean> {
+  try {
+    const conn = await Connection.connect({ address, connectTimeout: 1000 });
+    await conn.workflowService.getSystemInfo({});
+    await conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs `temporal server start-dev` and waits until its frontend answers. */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
@@ -107,18 +118,12 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   while (true) {
     if (exited) throw new Error(`Temporal dev server ${exited}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
-    try {
-      const conn = await Connection.connect({ address, connectTimeout: 1000 });
-      await conn.workflowService.getSystemInfo({});
-      await conn.close();
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`Temporal dev server did not answer on ${address}: ${(err as Error).message}`);
-      }
-      await sleep(200);
+    if (await temporalAnswers(address)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`Temporal dev server did not answer on ${address}`);
     }
+    await sleep(200);
   }
   return {
     address,

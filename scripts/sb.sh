@@ -35,10 +35,12 @@ elif ! command -v node >/dev/null 2>&1 || ! node_ok node; then
 fi
 export PATH
 
-# Reinstall only when the lockfile changed since the last install.
+# Reinstall only when the lockfile changed since the last install. `npm install`, not `npm ci`: a
+# registry mirror without other platforms' optional binaries leaves version-less lock entries that
+# `npm ci` refuses. Direct dependencies are pinned exactly and the lockfile pins the rest.
 lock_sum=$(sha256sum package-lock.json 2>/dev/null | cut -d' ' -f1 || true)
 if [ ! -f node_modules/.sb-lock ] || [ "$(cat node_modules/.sb-lock)" != "$lock_sum" ]; then
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  npm install --no-audit --no-fund
   sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.sb-lock
 fi
 

@@ -1,5 +1,5 @@
 // `npm start`: PostgreSQL (DATABASE_URL, the machine's server, or an embedded one), migrations, the
-// Temporal dev server with its Web UI (unless TEMPORAL_ADDRESS is set), the workflow bundle, one
+// Temporal dev server with its Web UI (unless a server answers at TEMPORAL_ADDRESS), the workflow bundle, one
 // worker per task queue and the API. Prints where everything is; Ctrl-C stops it all.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { initORM } from '../db/orm.ts';
 import { TASK_QUEUE_KINDS } from '../domain/task-queues.ts';
 import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { ensurePostgres } from '../lib/postgres.ts';
-import { type DevServer, locateTemporalCli, startDevServer, stopChild } from '../lib/temporal-cli.ts';
+import { type DevServer, locateTemporalCli, startDevServer, stopChild, temporalAnswers } from '../lib/temporal-cli.ts';
 import { buildWorkflowBundle } from '../workers/build-bundle.ts';
 
 const log = (msg: string) => console.log(`[switchboard] ${msg}`);
@@ -63,12 +63,13 @@ try {
   await orm.close();
   log(`PostgreSQL ready${pg.embedded ? ' (embedded)' : ''}; ${applied.length} migration(s) applied`);
 
-  // 2. Temporal: the dev server with a persistent SQLite file, unless an address was configured.
+  // 2. Temporal: an existing server at TEMPORAL_ADDRESS is used as it is; when that address is local
+  //    and nothing answers there, a dev server with a persistent SQLite file and the Web UI runs on it.
   let uiUrl = 'the Temporal UI of your cluster';
-  if (!process.env.TEMPORAL_ADDRESS) {
+  const [host, port] = config.temporal.address.split(':');
+  const local = host === '127.0.0.1' || host === 'localhost';
+  if (local && !(await temporalAnswers(config.temporal.address))) {
     const cli = await locateTemporalCli(log);
-    const [host, port] = config.temporal.address.split(':');
-    if (host !== '127.0.0.1' && host !== 'localhost') throw new Error('the dev server only binds to 127.0.0.1');
     devServer = await startDevServer({
       cli,
       port: Number(port),
@@ -78,15 +79,19 @@ try {
     });
     uiUrl = devServer.uiUrl!;
     log(`Temporal dev server on ${devServer.address}`);
+  } else {
+    log(`using the Temporal server at ${config.temporal.address}`);
   }
 
   // 3. Workflow bundle once, then one worker per task queue and the API.
   await buildWorkflowBundle(config.workflowBundlePath);
   const metricsUrls: string[] = [];
+  // Worker metrics ports count up from WORKER_METRICS_PORT (9464 by default), one per task queue.
+  const metricsBase = config.workerMetricsPort ?? 9464;
   TASK_QUEUE_KINDS.forEach((kind, i) => {
-    const metricsPort = String(9464 + i);
+    const metricsPort = String(metricsBase + i);
     metricsUrls.push(`http://127.0.0.1:${metricsPort}/metrics`);
-    run(`worker-${kind}`, `workers/${kind}.ts`, { WORKER_METRICS_PORT: env.WORKER_METRICS_PORT ?? metricsPort });
+    run(`worker-${kind}`, `workers/${kind}.ts`, { WORKER_METRICS_PORT: metricsPort });
   });
   run('api', 'api/main.ts', { WORKER_METRICS_URLS: env.WORKER_METRICS_URLS ?? metricsUrls.join(',') });
 
