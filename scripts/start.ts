@@ -58,7 +58,8 @@ try {
   // 1. PostgreSQL and migrations.
   const pg = await ensurePostgres(config.databaseUrl, { embeddedDir: path.join(config.dataDir, 'postgres'), log });
   stopPostgres = pg.stop;
-  const orm = await initORM(config.databaseUrl);
+  env.DATABASE_URL = pg.url;
+  const orm = await initORM(pg.url);
   const applied = await orm.migrator.up();
   await orm.close();
   log(`PostgreSQL ready${pg.embedded ? ' (embedded)' : ''}; ${applied.length} migration(s) applied`);

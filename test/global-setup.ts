@@ -26,10 +26,10 @@ export default async function setup(project: TestProject) {
   const base = loadConfig({ ...process.env, DATABASE_URL: process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL });
   const dbUrl = new URL(base.databaseUrl);
   dbUrl.pathname = `/sb_test_${process.pid}`;
-  const databaseUrl = dbUrl.toString();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'switchboard-test-'));
 
-  const pg = await ensurePostgres(databaseUrl, { embeddedDir: path.join(PROJECT_ROOT, '.data', 'postgres') });
+  const pg = await ensurePostgres(dbUrl.toString(), { embeddedDir: path.join(PROJECT_ROOT, '.data', 'postgres') });
+  const databaseUrl = pg.url;
   const orm = await initORM(databaseUrl);
   await orm.migrator.up();
   await closeORM();
