@@ -22,11 +22,20 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export interface BuildOptions {
   /** false silences logs (tests); defaults to pino at the configured level. */
   logger?: boolean;
+  /** Where log lines go (default stdout); tests capture them to check redaction. */
+  logStream?: { write(line: string): void };
+  logLevel?: string;
 }
 
 export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger === false ? false : loggerOptions(deps.config.logLevel, 'api'),
+    logger:
+      opts.logger === false
+        ? false
+        : {
+            ...loggerOptions(opts.logLevel ?? deps.config.logLevel, 'api'),
+            ...(opts.logStream ? { stream: opts.logStream } : {}),
+          },
     bodyLimit: deps.config.bodyLimitBytes,
     trustProxy: deps.config.trustProxy,
     requestIdHeader: false,
