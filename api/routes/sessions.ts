@@ -1,11 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EntityManager } from '@mikro-orm/core';
-import { LockMode } from '@mikro-orm/core';
 import { Type } from 'typebox';
 import { LoginThrottle, Session, User } from '../../db/entities/index.ts';
-import { accountFailure, checkAccount, checkIp, ipFailure, type ThrottleState } from '../../domain/login-throttle.ts';
+import {
+  accountFailure,
+  checkAccount,
+  checkIp,
+  ipFailure,
+  type ThrottleState,
+  type Verdict,
+} from '../../domain/login-throttle.ts';
+import { defaultPolicy } from '../../domain/policy.ts';
 import { audit } from '../../lib/audit.ts';
-import { decoyVerify, newToken, sha256, verifyPassword } from '../../lib/secrets.ts';
+import { decoyVerify, newToken, sha256, utf8Bytes, verifyPassword } from '../../lib/secrets.ts';
 import { AppError, tooManyRequests } from '../errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { bearerSecurity, commonErrors, Email, ErrorResponse, Strict, Timestamp, UserView } from '../schemas.ts';
@@ -19,6 +26,14 @@ export async function createSession(em: EntityManager, userId: string, ttlMs: nu
   em.create(Session, { user: userId, tokenHash: sha256(token), expiresAt });
   return { token, expiresAt: expiresAt.toISOString() };
 }
+
+const REFUSALS = {
+  locked: ['ACCOUNT_LOCKED', 'too many failed sign-ins; this account is locked for a while'],
+  throttled: ['SIGN_IN_THROTTLED', 'too many failed sign-ins; wait before trying again'],
+  ip: ['IP_THROTTLED', 'too many failed sign-ins from this address'],
+} as const;
+const refusal = (reason: keyof typeof REFUSALS, retryAfterMs: number) =>
+  tooManyRequests(REFUSALS[reason][0], REFUSALS[reason][1], retryAfterMs);
 
 const toState = (row: LoginThrottle | null): ThrottleState | null =>
   row && {
@@ -47,28 +62,52 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const email = request.body.email.toLowerCase();
+      const { password } = request.body;
       const ipKey = `ip:${sha256(request.ip)}`;
       const accountKey = `acct:${sha256(email)}`;
       const now = new Date();
 
-      // Decide inside one transaction that holds the account's counter row, so parallel guesses queue up.
-      const outcome = await orm.em.transactional(async (em) => {
+      // 1. Reserve the attempt: under per-key advisory locks, held only for this short transaction,
+      //    refuse a throttled caller, else count the attempt as a failure in advance. Parallel
+      //    guesses queue here and each uses up a slot before any password is checked.
+      const reservation = await orm.em.transactional(async (em) => {
+        for (const key of [accountKey, ipKey].sort()) {
+          await em.execute('select pg_advisory_xact_lock(hashtext(?))', [key]);
+        }
         const [ipRow, accountRow] = await Promise.all([
           em.findOne(LoginThrottle, ipKey),
-          em.findOne(LoginThrottle, accountKey, { lockMode: LockMode.PESSIMISTIC_WRITE }),
+          em.findOne(LoginThrottle, accountKey),
         ]);
         for (const verdict of [checkIp(toState(ipRow), now, policy), checkAccount(toState(accountRow), now)]) {
           if (!verdict.allowed) {
             audit(em, { action: 'auth.sign_in.throttled', requestId: request.id, details: { reason: verdict.reason } });
-            return { kind: 'refused' as const, verdict };
+            return { refused: verdict };
           }
         }
-        const user = await em.findOne(User, { email });
-        const ok = user?.passwordHash
-          ? await verifyPassword(request.body.password, user.passwordHash)
-          : await decoyVerify(request.body.password, config.auth.bcryptCost);
+        const next = accountFailure(toState(accountRow), now, policy);
+        await em.upsert(LoginThrottle, { key: accountKey, ...next.state, updatedAt: now });
+        await em.upsert(LoginThrottle, { key: ipKey, ...ipFailure(toState(ipRow), now, policy), updatedAt: now });
+        return { next };
+      });
+      if ('refused' in reservation) {
+        const { reason, retryAfterMs } = reservation.refused as Exclude<Verdict, { allowed: true }>;
+        throw refusal(reason, retryAfterMs);
+      }
+
+      // 2. Check the password with no transaction or connection held (bcrypt is slow). Unknown
+      //    accounts and over-long passwords cost the same decoy comparison, so timing tells nothing.
+      const user = await orm.em.fork().findOne(User, { email });
+      const ok =
+        user?.passwordHash && utf8Bytes(password) <= defaultPolicy.passwordMaxBytes
+          ? await verifyPassword(password, user.passwordHash)
+          : await decoyVerify(password, config.auth.bcryptCost);
+
+      // 3. Record the outcome.
+      const outcome = await orm.em.transactional(async (em) => {
         if (ok && user) {
-          if (accountRow) em.remove(accountRow);
+          // The attempt was counted in advance: success clears the account's count and gives the IP its slot back.
+          await em.nativeDelete(LoginThrottle, { key: accountKey });
+          await em.execute('update login_throttles set failures = greatest(failures - 1, 0) where key = ?', [ipKey]);
           audit(em, {
             action: 'auth.sign_in.succeeded',
             actorId: user.id,
@@ -76,54 +115,21 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
             targetId: user.id,
             requestId: request.id,
           });
-          return { kind: 'ok' as const, user, session: await createSession(em, user.id, config.auth.sessionTtlMs) };
+          return { session: await createSession(em, user.id, config.auth.sessionTtlMs) };
         }
-        const next = accountFailure(toState(accountRow), now, policy);
-        await em.upsert(LoginThrottle, { key: accountKey, ...next.state, updatedAt: now });
-        await em.upsert(LoginThrottle, { key: ipKey, ...ipFailure(toState(ipRow), now, policy), updatedAt: now });
+        const target = user ? { actorId: user.id, targetType: 'user', targetId: user.id } : {};
         audit(em, {
           action: 'auth.sign_in.failed',
-          actorId: user?.id ?? null,
-          targetType: user ? 'user' : undefined,
-          targetId: user?.id,
+          ...target,
           requestId: request.id,
-          details: { failures: next.state.failures },
+          details: { failures: reservation.next.state.failures },
         });
-        if (next.locked) {
-          audit(em, {
-            action: 'auth.lockout',
-            actorId: user?.id ?? null,
-            targetType: 'user',
-            targetId: user?.id,
-            requestId: request.id,
-          });
-          return { kind: 'locked' as const, retryAfterMs: policy.lockoutMs };
-        }
-        return { kind: 'failed' as const };
+        if (reservation.next.locked) audit(em, { action: 'auth.lockout', ...target, requestId: request.id });
+        return { session: undefined };
       });
-
-      switch (outcome.kind) {
-        case 'ok':
-          return reply.status(201).send({ session: outcome.session, user: userView(outcome.user) });
-        case 'refused': {
-          const { reason, retryAfterMs } = outcome.verdict as { reason: string; retryAfterMs: number };
-          const [code, message] =
-            reason === 'locked'
-              ? ['ACCOUNT_LOCKED', 'too many failed sign-ins; this account is locked for a while']
-              : reason === 'ip'
-                ? ['IP_THROTTLED', 'too many failed sign-ins from this address']
-                : ['SIGN_IN_THROTTLED', 'too many failed sign-ins; wait before trying again'];
-          throw tooManyRequests(code, message, retryAfterMs);
-        }
-        case 'locked':
-          throw tooManyRequests(
-            'ACCOUNT_LOCKED',
-            'too many failed sign-ins; this account is locked for a while',
-            outcome.retryAfterMs,
-          );
-        default:
-          throw new AppError(401, 'INVALID_CREDENTIALS', 'e-mail or password is wrong');
-      }
+      if (outcome.session && user) return reply.status(201).send({ session: outcome.session, user: userView(user) });
+      if (reservation.next.locked) throw refusal('locked', policy.lockoutMs);
+      throw new AppError(401, 'INVALID_CREDENTIALS', 'e-mail or password is wrong');
     },
   );
 

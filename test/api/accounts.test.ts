@@ -168,6 +168,33 @@ describe('sign-in throttling', () => {
     }
   });
 
+  it('cannot be raced: parallel guesses are counted before any password is checked', async () => {
+    const racy = await createTestSystem({
+      LOGIN_FREE_ATTEMPTS: '100',
+      LOGIN_LOCKOUT_THRESHOLD: '3',
+      LOGIN_IP_MAX_FAILURES: '5',
+    });
+    try {
+      const { email } = await signUp(racy.app, 'raced');
+      const guess = (address: string, ip: string) =>
+        racy.app.inject({
+          method: 'POST',
+          url: '/v1/sessions',
+          payload: { email: address, password: 'wrong guess' },
+          remoteAddress: ip,
+        });
+      const onAccount = await Promise.all(Array.from({ length: 8 }, (_, i) => guess(email, `10.9.0.${i + 1}`)));
+      const statuses = onAccount.map((r) => r.statusCode).sort();
+      // Two plain failures, the third locks, the rest are refused without a password check.
+      expect(statuses).toEqual([401, 401, 429, 429, 429, 429, 429, 429]);
+      const fromOneIp = await Promise.all(Array.from({ length: 10 }, () => guess(uniqueEmail('spray'), '10.9.1.1')));
+      expect(fromOneIp.filter((r) => r.statusCode === 401)).toHaveLength(5);
+      expect(fromOneIp.filter((r) => r.json().error.code === 'IP_THROTTLED')).toHaveLength(5);
+    } finally {
+      await racy.close();
+    }
+  });
+
   it('refuses an address that fails too often, whatever the account', async () => {
     const ip = '10.0.3.1';
     for (let i = 0; i < 5; i++) expect((await signIn(uniqueEmail('nobody'), 'whatever pw', ip)).statusCode).toBe(401);
