@@ -1,6 +1,7 @@
 import { LockMode, type MikroORM } from '@mikro-orm/core';
 import { ApplicationFailure } from '@temporalio/activity';
 import { Invitation, Membership, User } from '../db/entities/index.ts';
+import { canInvite } from '../domain/roles.ts';
 import { audit } from '../lib/audit.ts';
 import type { AcceptInvitationResult } from '../workflows/invitation.messages.ts';
 
@@ -29,8 +30,9 @@ export function createInvitationActivities({ orm }: { orm: MikroORM }) {
       return inTx(async (em) => {
         const invitation = await lockInvitation(em, invitationId);
         if (invitation.status === 'accepted' && invitation.acceptedBy === userId) {
-          const member = await em.findOneOrFail(Membership, { workspace: invitation.workspace, user: userId });
-          return { workspaceId: invitation.workspace, role: member.role };
+          // A retry after a committed accept; if the member has left since, the invitation is used up.
+          const member = await em.findOne(Membership, { workspace: invitation.workspace, user: userId });
+          if (member) return { workspaceId: invitation.workspace, role: member.role };
         }
         if (invitation.status !== 'pending') {
           throw ApplicationFailure.nonRetryable(`invitation is ${invitation.status}`, 'InvitationNotPending');
@@ -38,6 +40,13 @@ export function createInvitationActivities({ orm }: { orm: MikroORM }) {
         const user = await em.findOne(User, userId);
         if (!user || user.email !== invitation.email) {
           throw ApplicationFailure.nonRetryable('invitation was sent to another address', 'InvitationEmailMismatch');
+        }
+        // An invitation is only as good as its sender's standing today (demoted or removed since?).
+        const inviter = invitation.invitedBy
+          ? await em.findOne(Membership, { workspace: invitation.workspace, user: invitation.invitedBy })
+          : null;
+        if (!inviter || !canInvite(inviter.role, invitation.role)) {
+          throw ApplicationFailure.nonRetryable('the inviter may no longer grant this role', 'InvitationNoLongerValid');
         }
         let member = await em.findOne(Membership, { workspace: invitation.workspace, user: userId });
         member ??= em.create(Membership, { workspace: invitation.workspace, user: userId, role: invitation.role });
@@ -78,7 +87,7 @@ export function createInvitationActivities({ orm }: { orm: MikroORM }) {
     async expireInvitation({ invitationId }: { invitationId: string }): Promise<void> {
       await inTx(async (em) => {
         const invitation = await em.findOne(Invitation, invitationId, { lockMode: LockMode.PESSIMISTIC_WRITE });
-        // Gone (workspace deleted) or already decided: nothing left to expire.
+        // Gone (workspace deleted, or creation undone) or already decided: nothing left to expire.
         if (invitation?.status !== 'pending') return;
         invitation.status = 'expired';
         invitation.decidedAt = new Date();

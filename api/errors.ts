@@ -1,3 +1,4 @@
+import { NotFoundError } from '@mikro-orm/core';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance, FastifySchemaCompiler } from 'fastify';
@@ -67,8 +68,24 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message?: st
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_CONTENT_LENGTH' },
 };
 
+/** The path of the first string in `value` that holds a NUL character (PostgreSQL text cannot store one). */
+export function findNul(value: unknown, at: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? at : undefined;
+  if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      const found = findNul(key, at) ?? findNul(inner, `${at}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setValidatorCompiler(validatorCompiler);
+  app.addHook('preValidation', async (request) => {
+    const field = findNul(request.body, 'body');
+    if (field) throw new AppError(400, 'VALIDATION_FAILED', `${field} must not contain NUL characters`, field);
+  });
   app.setSchemaErrorFormatter((errors, part) => {
     const first = errors[0];
     const { field, message } = first
@@ -85,6 +102,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (err instanceof AppError) {
       ({ statusCode: status, code, message, field } = err);
       reply.headers(err.headers);
+    } else if (err instanceof NotFoundError) {
+      // findOneOrFail on a row that vanished between the check and the read.
+      [status, code, message] = [404, 'NOT_FOUND', 'not found'];
     } else if ('code' in err && err.code && FASTIFY_CODES[err.code]) {
       const known = FASTIFY_CODES[err.code]!;
       ({ status, code } = known);

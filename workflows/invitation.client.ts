@@ -1,4 +1,4 @@
-import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { DueAt, ProcessKind, ProcessState, WorkspaceId } from '../domain/search-attributes.ts';
 import {
   type AcceptInvitationResult,
@@ -31,8 +31,12 @@ export async function startInvitation(client: Client, taskQueue: string, input: 
   );
 }
 
-/** The failure type the workflow or its activity reported, e.g. InvitationNotPending. */
+/**
+ * The failure type the workflow or its activity reported, e.g. InvitationNotPending. A workflow that
+ * has already finished has decided the invitation, so it counts as not pending.
+ */
 export function updateFailureType(err: unknown): string | undefined {
+  if (err instanceof WorkflowNotFoundError) return 'InvitationNotPending';
   if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
   let cause: unknown = err.cause;
   while (cause && typeof cause === 'object') {
@@ -48,13 +52,17 @@ export async function acceptInvitation(
   invitationId: string,
   userId: string,
 ): Promise<AcceptInvitationResult> {
-  return client.workflow
-    .getHandle(invitationWorkflowId(invitationId))
-    .executeUpdate(acceptInvitationUpdate, { args: [{ userId }] });
+  return bounded(client, () =>
+    client.workflow
+      .getHandle(invitationWorkflowId(invitationId))
+      .executeUpdate(acceptInvitationUpdate, { args: [{ userId }] }),
+  );
 }
 
 export async function revokeInvitation(client: Client, invitationId: string, byUserId: string): Promise<void> {
-  await client.workflow
-    .getHandle(invitationWorkflowId(invitationId))
-    .executeUpdate(revokeInvitationUpdate, { args: [{ byUserId }] });
+  await bounded(client, () =>
+    client.workflow
+      .getHandle(invitationWorkflowId(invitationId))
+      .executeUpdate(revokeInvitationUpdate, { args: [{ byUserId }] }),
+  );
 }

@@ -39,6 +39,11 @@ function updateError(err: unknown): AppError {
       return forbidden('this invitation was sent to another e-mail address');
     case 'InvitationNotFound':
       return notFound('invitation');
+    case 'InvitationNoLongerValid':
+      return conflict(
+        'INVITATION_NO_LONGER_VALID',
+        'the person who sent this invitation may no longer grant this role',
+      );
     default:
       return unavailable('the invitation service did not answer; try again');
   }
@@ -103,7 +108,8 @@ export const invitationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const token = newToken('invitation');
       const ttlMs = (request.body.expiresInSeconds ?? config.invitationTtlMs / SECOND) * SECOND;
       const expiresAt = new Date(Date.now() + ttlMs);
-      // The row and the workflow start commit together: if Temporal refuses, the row is rolled back.
+      // The row commits first, so the workflow never runs ahead of it; if the start fails the row is
+      // removed again. A start that did reach Temporal then finds no row and ends without effect.
       const invitation = await orm.em.transactional(async (em) => {
         const inv = em.create(Invitation, {
           workspace: workspaceId,
@@ -114,27 +120,30 @@ export const invitationRoutes: FastifyPluginAsyncTypebox = async (app) => {
           expiresAt,
         });
         await em.flush();
+        return inv;
+      });
+      try {
+        await startInvitation(temporal, config.taskQueues.core, {
+          invitationId: invitation.id,
+          workspaceId,
+          expiresAt: expiresAt.toISOString(),
+        });
+      } catch (err) {
+        request.log.error({ err }, 'starting the invitation workflow failed');
+        await orm.em.fork().nativeDelete(Invitation, { id: invitation.id });
+        throw unavailable('the invitation service did not answer; nothing was created, try again');
+      }
+      await orm.em.transactional(async (em) =>
         audit(em, {
           action: 'invitation.created',
           actorId: actor.user,
           workspaceId,
           targetType: 'invitation',
-          targetId: inv.id,
+          targetId: invitation.id,
           requestId: request.id,
           details: { role },
-        });
-        try {
-          await startInvitation(temporal, config.taskQueues.core, {
-            invitationId: inv.id,
-            workspaceId,
-            expiresAt: expiresAt.toISOString(),
-          });
-        } catch (err) {
-          request.log.error({ err }, 'starting the invitation workflow failed');
-          throw unavailable('the invitation service did not answer; nothing was created, try again');
-        }
-        return inv;
-      });
+        }),
+      );
       return reply.status(201).send({ invitation: invitationView(invitation), token });
     },
   );
@@ -229,8 +238,9 @@ export const invitationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const user = await orm.em.findOneOrFail(User, userId);
       if (user.email !== invitation.email) throw forbidden('this invitation was sent to another e-mail address');
       if (invitation.status === 'accepted' && invitation.acceptedBy === userId) {
-        const member = await orm.em.findOneOrFail(Membership, { workspace: invitation.workspace, user: userId });
-        return { workspaceId: invitation.workspace, role: member.role };
+        const member = await orm.em.findOne(Membership, { workspace: invitation.workspace, user: userId });
+        if (member) return { workspaceId: invitation.workspace, role: member.role };
+        throw conflict('INVITATION_NOT_PENDING', 'this invitation was already used');
       }
       if (invitation.status === 'expired' || (invitation.status === 'pending' && invitation.expiresAt <= new Date())) {
         throw new AppError(410, 'INVITATION_EXPIRED', 'this invitation has expired; ask for a new one');

@@ -153,7 +153,22 @@ describe('every route', () => {
       expect(res.statusCode, `${op.method} ${op.path}`).toBe(404);
       expect(res.json().error.code, `${op.method} ${op.path}`).toBe('NOT_FOUND');
     }
+    // Mixed: A's own workspace with B's invitation, member or token: still not found.
+    for (const op of scoped.filter((o) => o.params.filter((p) => p.in === 'path').length > 1)) {
+      const res = await sys.app.inject({
+        method: op.method as 'GET',
+        url: fill(op.path, { ...idsOf(b), workspaceId: a.workspaceId }),
+        headers: bearer(a.user.token),
+        ...(op.body ? { payload: sample(op.body) as object } : {}),
+      });
+      expect(res.statusCode, `${op.method} ${op.path} (mixed ids)`).toBe(404);
+    }
     expect(await rowCounts()).toEqual(before);
+    // And the same reads with A's own ids do find A's resources, so the 404s above are not a blanket answer.
+    for (const op of scoped.filter((o) => o.method === 'GET')) {
+      const res = await sys.app.inject({ method: 'GET', url: fill(op.path, idsOf(a)), headers: bearer(a.user.token) });
+      expect(res.statusCode, `${op.method} ${op.path} (own ids)`).toBe(200);
+    }
     const own = await sys.app.inject({
       method: 'GET',
       url: `/v1/workspaces/${b.workspaceId}/invitations/${b.invitationId}`,
@@ -238,6 +253,15 @@ describe('every route', () => {
           400,
           `body.${key}`,
         );
+        if (schema.type === 'string' && !schema.enum) {
+          await send(
+            op,
+            `${key} with a NUL character`,
+            { payload: { ...valid, [key]: `a\u0000b` } },
+            400,
+            `body.${key}`,
+          );
+        }
         if (schema.maxLength) {
           await send(
             op,

@@ -143,6 +143,82 @@ describe('invitation workflow', () => {
     expect(res.statusCode).toBe(403);
   });
 
+  it('is used up once its member has left, and void once its sender may no longer grant the role', async () => {
+    const first = await invite();
+    expect((await accept(first.invitee.token, first.token)).statusCode).toBe(200);
+    await sys.app.inject({
+      method: 'DELETE',
+      url: `/v1/workspaces/${first.workspaceId}/members/${first.invitee.id}`,
+      headers: bearer(first.invitee.token),
+    });
+    const reused = await accept(first.invitee.token, first.token);
+    expect(reused.statusCode).toBe(409);
+    expect(reused.json().error.code).toBe('INVITATION_NOT_PENDING');
+
+    // An admin invites an admin, then is demoted to member before the invitation is accepted.
+    const owner = await signUp(sys.app, 'owner');
+    const admin = await signUp(sys.app, 'admin');
+    const invitee = await signUp(sys.app, 'late');
+    const workspaceId = await createWorkspace(sys.app, owner.token);
+    const asAdmin = await sys.app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${workspaceId}/invitations`,
+      headers: bearer(owner.token),
+      payload: { email: admin.email, role: 'admin' },
+    });
+    expect((await accept(admin.token, asAdmin.json().token)).statusCode).toBe(200);
+    const byAdmin = await sys.app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${workspaceId}/invitations`,
+      headers: bearer(admin.token),
+      payload: { email: invitee.email, role: 'admin' },
+    });
+    expect(byAdmin.statusCode).toBe(201);
+    await sys.app.inject({
+      method: 'PATCH',
+      url: `/v1/workspaces/${workspaceId}/members/${admin.id}`,
+      headers: bearer(owner.token),
+      payload: { role: 'member' },
+    });
+    const res = await accept(invitee.token, byAdmin.json().token);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.code).toBe('INVITATION_NO_LONGER_VALID');
+    expect(
+      await sql(sys.orm, 'select 1 from memberships where workspace_id = ? and user_id = ?', [workspaceId, invitee.id]),
+    ).toHaveLength(0);
+  });
+
+  it('answers 503 rather than hanging when no worker runs the workflow', async () => {
+    const idle = await createTestSystem();
+    try {
+      const owner = await signUp(idle.app, 'owner');
+      const invitee = await signUp(idle.app, 'invitee');
+      const workspaceId = await createWorkspace(idle.app, owner.token);
+      const created = await idle.app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${workspaceId}/invitations`,
+        headers: bearer(owner.token),
+        payload: { email: invitee.email, role: 'member' },
+      });
+      expect(created.statusCode).toBe(201);
+      const res = await idle.app.inject({
+        method: 'POST',
+        url: '/v1/invitations/accept',
+        headers: bearer(invitee.token),
+        payload: { token: created.json().token },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(
+        await sql(idle.orm, 'select 1 from memberships where workspace_id = ? and user_id = ?', [
+          workspaceId,
+          invitee.id,
+        ]),
+      ).toHaveLength(0);
+    } finally {
+      await idle.close();
+    }
+  });
+
   it('creates nothing when Temporal is unavailable', async () => {
     const down = await createTestSystem({ TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
     try {
