@@ -14,21 +14,26 @@ export function lazyClient(config: Config): { client: Client; connection: Connec
   return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
 }
 
-/** Retries with exponential backoff (1 s, 2 s, 4 s … capped at 30 s), then gives up with the last error. */
+/**
+ * Retries with exponential backoff (1 s, 2 s, 4 s … capped at 30 s), then gives up with the last
+ * error. An aborted `signal` ends the wait at once (with an AbortError).
+ */
 export async function withBackoff<T>(
   what: string,
   attempts: number,
   fn: () => Promise<T>,
   onRetry: (message: string) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
     try {
       return await fn();
     } catch (err) {
       if (attempt >= attempts) throw err;
       const delay = Math.min(1000 * 2 ** (attempt - 1), 30_000);
       onRetry(`${what} failed (attempt ${attempt}/${attempts}): ${(err as Error).message}; retrying in ${delay} ms`);
-      await sleep(delay);
+      await sleep(delay, undefined, { signal });
     }
   }
 }

@@ -20,12 +20,23 @@ export interface WorkerSpec {
 export async function runWorker(spec: WorkerSpec): Promise<void> {
   const config = loadConfig();
   const log = pino(loggerOptions(config.logLevel, `worker-${spec.kind}`));
+  // Signals are ours, not the SDK runtime's, so a stop request also ends a connection retry loop.
+  const stopping = new AbortController();
+  let worker: Worker | undefined;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'stopping');
+      stopping.abort();
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+    });
+  }
   try {
     if (!existsSync(config.workflowBundlePath)) {
       throw new Error(`no workflow bundle at ${config.workflowBundlePath}; build it with \`npm run bundle\``);
     }
     const metricsHost = config.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';
     Runtime.install({
+      shutdownSignals: [],
       logger: new DefaultLogger('WARN', (entry) =>
         log[entry.level.toLowerCase() as Lowercase<LogLevel>]?.({ sdk: entry.meta }, entry.message),
       ),
@@ -44,9 +55,10 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       config.workerConnectAttempts,
       () => NativeConnection.connect({ address: config.temporal.address }),
       (msg) => log.warn(msg),
+      stopping.signal,
     );
     await ensureTemporalSetup(connection, config.temporal.namespace, config.temporal.retentionDays);
-    const worker = await Worker.create({
+    worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.taskQueues[spec.kind],
@@ -56,13 +68,17 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     });
     log.info({ taskQueue: config.taskQueues[spec.kind] }, 'worker polling');
     try {
-      await worker.run();
+      if (!stopping.signal.aborted) await worker.run();
     } finally {
       await connection.close();
       await orm.close();
     }
     log.info('worker stopped');
   } catch (err) {
+    if (stopping.signal.aborted && (err as Error).name === 'AbortError') {
+      log.info('stopped before polling');
+      return;
+    }
     log.fatal({ err }, 'worker failed');
     log.flush?.();
     process.exitCode = 1;

@@ -72,6 +72,16 @@ describe('worker process', () => {
     expect(worker.output()).toMatch(/connecting to Temporal at .* failed \(attempt 1\/2\)/);
   });
 
+  it('stops at once on SIGTERM while still retrying its connection', async () => {
+    const worker = spawnWorker(
+      testEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, WORKER_CONNECT_ATTEMPTS: '20', LOG_LEVEL: 'info' }),
+    );
+    await eventually(async () => worker.output().includes('attempt 1/20'), 20_000);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toMatch(/stopped before polling/);
+  });
+
   it('serves SDK metrics that the API merges into /metrics, and drains on SIGTERM', async () => {
     const env = testEnv({ WORKER_METRICS_PORT: String(await freePort()), LOG_LEVEL: 'info' });
     const metricsUrl = `http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`;
