@@ -3,6 +3,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../lib/config.ts';
 import { loggerOptions } from '../lib/logger.ts';
 import type { AppDeps } from './context.ts';
 import { installErrorHandling } from './errors.ts';
@@ -18,6 +19,11 @@ import { tokenRoutes } from './routes/tokens.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** A hop count becomes the function form (trust the n nearest hops), which Fastify's types accept. */
+function proxyTrust(setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
 
 export interface BuildOptions {
   /** false silences logs (tests); defaults to pino at the configured level. */
@@ -37,7 +43,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
             ...(opts.logStream ? { stream: opts.logStream } : {}),
           },
     bodyLimit: deps.config.bodyLimitBytes,
-    trustProxy: deps.config.trustProxy,
+    trustProxy: proxyTrust(deps.config.trustProxy),
     requestIdHeader: false,
     // Accept a caller's X-Request-Id when it is safe to log; otherwise mint one.
     genReqId: (req) => {

@@ -1,6 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client, Connection } from '@temporalio/client';
-import type { Role } from '../domain/roles.ts';
 import type { Config } from '../lib/config.ts';
 
 export interface AppDeps {
@@ -32,5 +31,3 @@ declare module 'fastify' {
     skipRequestLog?: boolean;
   }
 }
-
-export type { Role };

@@ -13,7 +13,6 @@ export const defaultPolicy = {
   passwordMaxBytes: 72,
   passwordMinChars: 10,
   sessionTtlMs: 30 * DAY,
-  apiTokenMaxTtlMs: 365 * DAY,
   invitationTtlMs: 7 * DAY,
   invitationMaxTtlMs: 30 * DAY,
   loginThrottle: {

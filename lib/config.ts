@@ -8,7 +8,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: string;
-  trustProxy: boolean;
+  /** false, a hop count, or proxy addresses/CIDRs, as Fastify's trustProxy takes them. */
+  trustProxy: false | number | string[];
   bodyLimitBytes: number;
   dataDir: string;
   databaseUrl: string;
@@ -39,7 +40,10 @@ export const ENV_VARS = {
   HOST: ['127.0.0.1', 'Address the API listens on (0.0.0.0 in containers).'],
   PORT: ['3000', 'API port.'],
   LOG_LEVEL: ['info', 'pino level: fatal, error, warn, info, debug, trace.'],
-  TRUST_PROXY: ['false', 'Take the client IP from X-Forwarded-For (set true behind a reverse proxy).'],
+  TRUST_PROXY: [
+    'false',
+    'Proxies whose X-Forwarded-For is believed: false, a hop count (1 behind one proxy), or comma-separated addresses/CIDRs.',
+  ],
   BODY_LIMIT_BYTES: ['65536', 'Largest accepted JSON body; larger ones get 413.'],
   DATA_DIR: ['.data', 'Where `npm start` keeps the Temporal dev-server SQLite file and logs.'],
   DATABASE_URL: [
@@ -93,10 +97,18 @@ function int(env: Env, name: EnvName, min: number, max = Number.MAX_SAFE_INTEGER
   return value;
 }
 
-function bool(env: Env, name: EnvName): boolean {
-  const raw = read(env, name).toLowerCase();
-  if (!['true', 'false', '1', '0'].includes(raw)) throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-  return raw === 'true' || raw === '1';
+/** `true` is refused on purpose: trusting every hop lets any client forge its address. */
+function trustProxy(raw: string): false | number | string[] {
+  if (raw === 'false' || raw === '0') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (raw === 'true' || !list.every((s) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(s))) {
+    throw new ConfigError(`TRUST_PROXY must be false, a hop count, or proxy addresses/CIDRs, got "${raw}"`);
+  }
+  return list;
 }
 
 function list(env: Env, name: EnvName): string[] {
@@ -116,7 +128,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read(env, 'HOST'),
     port: int(env, 'PORT', 0, 65535),
     logLevel: read(env, 'LOG_LEVEL'),
-    trustProxy: bool(env, 'TRUST_PROXY'),
+    trustProxy: trustProxy(read(env, 'TRUST_PROXY')),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024),
     dataDir: path.resolve(PROJECT_ROOT, read(env, 'DATA_DIR')),
     databaseUrl: read(env, 'DATABASE_URL'),

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 
 // Bearer secrets: 256 random bits, shown once, stored only as SHA-256 (they are high-entropy, so a
@@ -18,12 +18,6 @@ export function tokenKind(token: string): TokenKind | undefined {
 
 export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex');
-}
-
-export function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
 }
 
 export function utf8Bytes(value: string): number {

@@ -79,6 +79,11 @@ try {
       logFile: path.join(logDir, 'temporal.log'),
     });
     uiUrl = devServer.uiUrl!;
+    devServer.process.on('exit', (code, signal) => {
+      if (stopping) return;
+      log(`Temporal dev server exited (${signal ?? code}); see ${path.relative(PROJECT_ROOT, logDir)}/temporal.log`);
+      void stopAll(1);
+    });
     log(`Temporal dev server on ${devServer.address}`);
   } else {
     log(`using the Temporal server at ${config.temporal.address}`);

@@ -9,8 +9,8 @@ import { forbidden, notFound, unauthenticated } from '../errors.ts';
 const API_TOKEN_TOUCH_MS = 60_000;
 
 /**
- * Resolves the bearer token of every /v1 request before its body is parsed, so an anonymous
- * caller learns nothing about a route but 401. Each request gets its own ORM context.
+ * Resolves the bearer token of every /v1 route before its body is parsed, so an anonymous caller
+ * gets 401 without any input being read. Each request gets its own ORM context.
  */
 export const authPlugin = fp(async (app) => {
   const { orm } = app.deps;

@@ -7,8 +7,9 @@ const FLUSH_AT_ROWS = 500;
 type Row = Omit<RequestLog, 'id'>;
 
 /**
- * Records every API request (ip, user agent, method, path, status, time, user) for the 30-day
- * retention sweep. Rows are written in batches after the response, off the request's path.
+ * Records every API request (ip, user agent, method, path, status, time, user); health, metrics and
+ * docs are left out. Kept 30 days by the retention schedule that the privacy-operations work adds.
+ * Rows are written in batches after the response, off the request's path.
  */
 export const requestLogPlugin = fp(async (app) => {
   const { orm } = app.deps;

@@ -1,7 +1,7 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { User } from './accounts.ts';
 
-/** One row per API request, kept 30 days (retention sweep). Holds no query strings or bodies. */
+/** One row per API request, for 30 days (retention schedule). Holds no query strings or bodies. */
 export const RequestLog = defineEntity({
   name: 'RequestLog',
   tableName: 'request_logs',

@@ -87,3 +87,29 @@ describe('logs', () => {
     }
   });
 });
+
+describe('client address', () => {
+  it('ignores X-Forwarded-For by default and believes only the configured proxy hops', async () => {
+    const ipOf = async (system: TestSystem, requestId: string) => {
+      await system.app.inject({
+        method: 'GET',
+        url: '/v1/me',
+        headers: { 'x-forwarded-for': '203.0.113.9, 198.51.100.1', 'x-request-id': requestId },
+        remoteAddress: '192.0.2.50',
+      });
+      await system.app.flushRequestLog();
+      const [row] = await sql<{ ip: string }>(system.orm, 'select ip from request_logs where request_id = ?', [
+        requestId,
+      ]);
+      return row?.ip;
+    };
+    expect(await ipOf(sys, 'xff-direct')).toBe('192.0.2.50');
+    const proxied = await createTestSystem({ TRUST_PROXY: '1' });
+    try {
+      // One trusted hop (the proxy at 192.0.2.50): the client is the address it appended, not the first one.
+      expect(await ipOf(proxied, 'xff-proxied')).toBe('198.51.100.1');
+    } finally {
+      await proxied.close();
+    }
+  });
+});

@@ -47,6 +47,7 @@ const alive = (pid: number) => {
 
 describe('npm start', () => {
   it('reaches readiness, serves docs and the Temporal UI, and Ctrl-C stops everything', async () => {
+    // Free ports instead of the defaults (3000, 7233, 8233), so a running `npm start` does not collide.
     const [apiPort, temporalPort, uiPort, metricsPort] = [
       await freePort(),
       await freePort(),
@@ -67,6 +68,8 @@ describe('npm start', () => {
         BCRYPT_COST: '10',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so Ctrl-C can be delivered the way a terminal does: to the whole group.
+      detached: true,
     });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
@@ -105,7 +108,7 @@ describe('npm start', () => {
 
       const started = descendants(child.pid!);
       expect(started.length).toBeGreaterThanOrEqual(3); // dev server, worker, API
-      child.kill('SIGINT');
+      process.kill(-child.pid!, 'SIGINT');
       expect(await exited).toBe(0);
       expect(started.filter(alive)).toEqual([]);
       await expect(fetch(`${api}/health/live`)).rejects.toThrow();

@@ -10,9 +10,4 @@ describe('README', () => {
     const missing = Object.keys(ENV_VARS).filter((name) => !new RegExp(`^\\| \`${name}\` +\\|`, 'm').test(readme));
     expect(missing).toEqual([]);
   });
-
-  it('names the two commands', () => {
-    expect(readme).toContain('npm start');
-    expect(readme).toContain('npm test');
-  });
 });
