@@ -1,0 +1,126 @@
+// Shared plumbing of the benchmarks: settings, a cleanup stack that also runs on a signal or the time
+// limit, and a scratch system (its own database and an in-memory Temporal dev server on free ports).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { MikroORM } from '@mikro-orm/core';
+import { Connection } from '@temporalio/client';
+import { closeORM, initORM } from '../db/orm.ts';
+import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
+import { dropDatabase, ensurePostgres } from '../lib/postgres.ts';
+import { ensureTemporalSetup } from '../lib/temporal.ts';
+import { freePort, locateTemporalCli, startDevServer } from '../lib/temporal-cli.ts';
+
+export const NAMESPACE = 'switchboard-bench';
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1', '[::1]'];
+
+/** An integer setting from a command-line argument, else the environment, else the default; refused outside [min, max]. */
+export function intSetting(name: string, arg: string | undefined, fallback: number, min: number, max: number): number {
+  const raw = arg ?? process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export type OnCleanup = (what: string, fn: () => Promise<void>) => void;
+
+/**
+ * Runs `main`, then everything it registered with `onCleanup` in reverse order — also on an error,
+ * SIGINT/SIGTERM, or when `limitMs` passes (then the exit code is non-zero).
+ */
+export async function runBench(limitMs: number, main: (onCleanup: OnCleanup) => Promise<void>): Promise<void> {
+  const stack: { what: string; fn: () => Promise<void> }[] = [];
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () => {
+    cleaning ??= (async () => {
+      for (const { what, fn } of stack.reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          console.error(`cleanup: ${what} failed: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return cleaning;
+  };
+  const abort = (why: string, code: number) => {
+    console.error(`\n${why}; cleaning up`);
+    void cleanup().then(() => process.exit(code));
+  };
+  process.once('SIGINT', () => abort('SIGINT', 130));
+  process.once('SIGTERM', () => abort('SIGTERM', 143));
+  // Closing connections under pending calls makes them fail; that must not end the process mid-cleanup.
+  const fatal = (err: unknown) => {
+    if (cleaning) return;
+    console.error(err);
+    abort('unexpected error', 1);
+  };
+  process.on('unhandledRejection', fatal);
+  process.on('uncaughtException', fatal);
+  const watchdog = setTimeout(() => abort(`time limit of ${Math.round(limitMs / 1000)} s reached`, 1), limitMs);
+  watchdog.unref();
+
+  try {
+    await main((what, fn) => stack.push({ what, fn }));
+  } catch (err) {
+    if (!cleaning) console.error(err); // after an abort, failures are the teardown's echo
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+    clearTimeout(watchdog);
+  }
+}
+
+export interface ScratchSystem {
+  databaseUrl: string;
+  orm: MikroORM;
+  temporalAddress: string;
+  namespace: string;
+  /** Removed at cleanup. */
+  tmp: string;
+}
+
+/**
+ * A migrated scratch database `sb_bench_<pid>` on the configured (local) PostgreSQL server and a
+ * headless in-memory Temporal dev server with the namespace prepared as the workers do it.
+ */
+export async function startScratchSystem(onCleanup: OnCleanup, log = console.error): Promise<ScratchSystem> {
+  const url = new URL(loadConfig().databaseUrl);
+  // Benchmarks send traffic to this machine only.
+  if (!LOOPBACK.includes(url.hostname)) throw new Error(`DATABASE_URL must point at this machine, not ${url.host}`);
+  url.pathname = `/sb_bench_${process.pid}`;
+  const databaseUrl = url.toString();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-'));
+  onCleanup('removing the scratch directory', async () => rmSync(tmp, { recursive: true, force: true }));
+
+  const pg = await ensurePostgres(databaseUrl, { embeddedDir: path.join(PROJECT_ROOT, '.data', 'postgres'), log });
+  onCleanup('stopping PostgreSQL', pg.stop);
+  onCleanup('dropping the scratch database', () => dropDatabase(databaseUrl));
+  const orm = await initORM(databaseUrl);
+  onCleanup('closing the ORM', closeORM);
+  await orm.migrator.up();
+
+  const cli = await locateTemporalCli(log);
+  const server = await startDevServer({ cli, port: await freePort(), logFile: path.join(tmp, 'temporal.log') });
+  onCleanup('stopping the Temporal dev server', server.stop);
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    await ensureTemporalSetup(connection, NAMESPACE, 1);
+  } finally {
+    await connection.close();
+  }
+  return { databaseUrl, orm, temporalAddress: server.address, namespace: NAMESPACE, tmp };
+}
+
+/** The value below which `p` (0..1) of the sorted samples lie (nearest rank). */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** `goal` with the verdict, e.g. "goal >= 35 workflows/s  (met)". */
+export const verdict = (goal: string, met: boolean) => `goal ${goal}  (${met ? 'met' : 'MISSED'})`;
