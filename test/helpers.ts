@@ -132,3 +132,13 @@ export async function sql<T = Record<string, unknown>>(
 ): Promise<T[]> {
   return (await orm.em.getConnection().execute(query, params)) as T[];
 }
+
+/** POST /v1/workspaces/:id/invitations as `token`; returns the raw response. */
+export function sendInvitation(app: FastifyInstance, token: string, workspaceId: string, email: string, role: string) {
+  return app.inject({
+    method: 'POST',
+    url: `/v1/workspaces/${workspaceId}/invitations`,
+    headers: bearer(token),
+    payload: { email, role },
+  });
+}

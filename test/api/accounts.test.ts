@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../lib/secrets.ts';
-import { bearer, createTestSystem, PASSWORD, signUp, sql, type TestSystem, uniqueEmail } from '../helpers.ts';
+import {
+  bearer,
+  createTestSystem,
+  PASSWORD,
+  sendInvitation,
+  signUp,
+  sql,
+  type TestSystem,
+  uniqueEmail,
+} from '../helpers.ts';
 
 let sys: TestSystem;
 beforeAll(async () => {
@@ -75,12 +84,7 @@ describe('accounts', () => {
       await sys.app.inject({ method: 'POST', url: '/v1/workspaces', headers: bearer(session), payload: { name: 'W' } })
     ).json().id;
     await sys.startWorker();
-    const invite = await sys.app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${ws}/invitations`,
-      headers: bearer(session),
-      payload: { email: uniqueEmail('inv'), role: 'member' },
-    });
+    const invite = await sendInvitation(sys.app, session, ws, uniqueEmail('inv'), 'member');
     const invitationToken = invite.json().token as string;
 
     const stored = await allStoredText();

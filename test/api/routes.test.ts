@@ -2,7 +2,16 @@
 // so a new route is covered the moment it is added.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createTestSystem, createWorkspace, signUp, sql, type TestSystem, uniqueEmail } from '../helpers.ts';
+import {
+  bearer,
+  createTestSystem,
+  createWorkspace,
+  sendInvitation,
+  signUp,
+  sql,
+  type TestSystem,
+  uniqueEmail,
+} from '../helpers.ts';
 
 type Schema = {
   type?: string;
@@ -88,12 +97,7 @@ interface Tenant {
 async function tenant(label: string): Promise<Tenant> {
   const user = await signUp(sys.app, label);
   const workspaceId = await createWorkspace(sys.app, user.token, label);
-  const invite = await sys.app.inject({
-    method: 'POST',
-    url: `/v1/workspaces/${workspaceId}/invitations`,
-    headers: bearer(user.token),
-    payload: { email: uniqueEmail('invitee'), role: 'member' },
-  });
+  const invite = await sendInvitation(sys.app, user.token, workspaceId, uniqueEmail('invitee'), 'member');
   expect(invite.statusCode).toBe(201);
   const token = await sys.app.inject({
     method: 'POST',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createTestSystem, createWorkspace, signUp, sql, type TestSystem } from '../helpers.ts';
+import { bearer, createTestSystem, createWorkspace, sendInvitation, signUp, sql, type TestSystem } from '../helpers.ts';
 
 let sys: TestSystem;
 beforeAll(async () => {
@@ -62,12 +62,7 @@ describe('workspace roles', () => {
         await sys.app.inject({ method: 'GET', url: `/v1/workspaces/${ws}/members`, headers: bearer(member.token) })
       ).json(),
     ).toHaveLength(2);
-    const invite = await sys.app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${ws}/invitations`,
-      headers: bearer(member.token),
-      payload: { email: 'someone@example.com', role: 'member' },
-    });
+    const invite = await sendInvitation(sys.app, member.token, ws, 'someone@example.com', 'member');
     expect(invite.statusCode).toBe(403);
     expect(invite.json().error.code).toBe('FORBIDDEN');
     expect(
@@ -89,12 +84,7 @@ describe('workspace roles', () => {
     const admin = await signUp(sys.app, 'admin');
     const ws = await createWorkspace(sys.app, owner.token);
     await join(ws, owner.token, admin, 'admin');
-    const asOwner = await sys.app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${ws}/invitations`,
-      headers: bearer(admin.token),
-      payload: { email: 'boss@example.com', role: 'owner' },
-    });
+    const asOwner = await sendInvitation(sys.app, admin.token, ws, 'boss@example.com', 'owner');
     expect(asOwner.statusCode).toBe(403);
     expect((await patchRole(ws, admin.token, owner.id, 'member')).statusCode).toBe(403);
     expect((await remove(ws, admin.token, owner.id)).statusCode).toBe(403);

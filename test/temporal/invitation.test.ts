@@ -12,6 +12,7 @@ import {
   createTestSystem,
   createWorkspace,
   eventually,
+  sendInvitation,
   signUp,
   sql,
   type TestSystem,
@@ -160,19 +161,9 @@ describe('invitation workflow', () => {
     const admin = await signUp(sys.app, 'admin');
     const invitee = await signUp(sys.app, 'late');
     const workspaceId = await createWorkspace(sys.app, owner.token);
-    const asAdmin = await sys.app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${workspaceId}/invitations`,
-      headers: bearer(owner.token),
-      payload: { email: admin.email, role: 'admin' },
-    });
+    const asAdmin = await sendInvitation(sys.app, owner.token, workspaceId, admin.email, 'admin');
     expect((await accept(admin.token, asAdmin.json().token)).statusCode).toBe(200);
-    const byAdmin = await sys.app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${workspaceId}/invitations`,
-      headers: bearer(admin.token),
-      payload: { email: invitee.email, role: 'admin' },
-    });
+    const byAdmin = await sendInvitation(sys.app, admin.token, workspaceId, invitee.email, 'admin');
     expect(byAdmin.statusCode).toBe(201);
     await sys.app.inject({
       method: 'PATCH',
@@ -194,12 +185,7 @@ describe('invitation workflow', () => {
       const owner = await signUp(idle.app, 'owner');
       const invitee = await signUp(idle.app, 'invitee');
       const workspaceId = await createWorkspace(idle.app, owner.token);
-      const created = await idle.app.inject({
-        method: 'POST',
-        url: `/v1/workspaces/${workspaceId}/invitations`,
-        headers: bearer(owner.token),
-        payload: { email: invitee.email, role: 'member' },
-      });
+      const created = await sendInvitation(idle.app, owner.token, workspaceId, invitee.email, 'member');
       expect(created.statusCode).toBe(201);
       const res = await idle.app.inject({
         method: 'POST',
@@ -224,12 +210,7 @@ describe('invitation workflow', () => {
     try {
       const owner = await signUp(down.app, 'owner');
       const workspaceId = await createWorkspace(down.app, owner.token);
-      const res = await down.app.inject({
-        method: 'POST',
-        url: `/v1/workspaces/${workspaceId}/invitations`,
-        headers: bearer(owner.token),
-        payload: { email: uniqueEmail(), role: 'member' },
-      });
+      const res = await sendInvitation(down.app, owner.token, workspaceId, uniqueEmail(), 'member');
       expect(res.statusCode).toBe(503);
       expect(res.json().error.code).toBe('UNAVAILABLE');
       expect(await sql(down.orm, 'select 1 from invitations where workspace_id = ?', [workspaceId])).toHaveLength(0);
