@@ -12,8 +12,11 @@ export function createInvitationActivities({ orm }: { orm: MikroORM }) {
   const inTx = <T>(fn: (em: MikroORM['em']) => Promise<T>) =>
     orm.em.fork().transactional((em) => fn(em as MikroORM['em']));
 
+  const findLocked = (em: MikroORM['em'], invitationId: string) =>
+    em.findOne(Invitation, invitationId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+
   async function lockInvitation(em: MikroORM['em'], invitationId: string) {
-    const invitation = await em.findOne(Invitation, invitationId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const invitation = await findLocked(em, invitationId);
     if (!invitation)
       throw ApplicationFailure.nonRetryable(`invitation ${invitationId} not found`, 'InvitationNotFound');
     return invitation;
@@ -86,7 +89,7 @@ export function createInvitationActivities({ orm }: { orm: MikroORM }) {
 
     async expireInvitation({ invitationId }: { invitationId: string }): Promise<void> {
       await inTx(async (em) => {
-        const invitation = await em.findOne(Invitation, invitationId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        const invitation = await findLocked(em, invitationId);
         // Gone (workspace deleted, or creation undone) or already decided: nothing left to expire.
         if (invitation?.status !== 'pending') return;
         invitation.status = 'expired';

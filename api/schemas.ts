@@ -21,8 +21,6 @@ export const ErrorResponse = Type.Object(
   { $id: 'Error' },
 );
 
-export const WorkspaceParams = Type.Object({ workspaceId: Uuid }, { additionalProperties: false });
-
 /** The error responses every authenticated route can give, for the OpenAPI document. */
 export const commonErrors = {
   400: ErrorResponse,
@@ -41,3 +39,5 @@ export const bearerSecurity = [{ bearer: [] }];
 /** An object schema that refuses unknown properties. */
 export const Strict = <P extends Parameters<typeof Type.Object>[0]>(properties: P) =>
   Type.Object(properties, { additionalProperties: false });
+
+export const WorkspaceParams = Strict({ workspaceId: Uuid });

@@ -13,7 +13,17 @@ import {
 } from '../../workflows/invitation.client.ts';
 import { AppError, conflict, forbidden, notFound, unavailable } from '../errors.ts';
 import { principalOf, requireRole } from '../plugins/auth.ts';
-import { bearerSecurity, commonErrors, Email, ErrorResponse, RoleSchema, Strict, Timestamp, Uuid } from '../schemas.ts';
+import {
+  bearerSecurity,
+  commonErrors,
+  Email,
+  ErrorResponse,
+  RoleSchema,
+  Strict,
+  Timestamp,
+  Uuid,
+  WorkspaceParams,
+} from '../schemas.ts';
 import { invitationView } from '../views.ts';
 
 const InvitationView = Type.Object({
@@ -64,7 +74,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Starts the invitation workflow `invitation/<id>`, which waits for accept, revoke or expiry. The token is returned once; deliver it to the invitee.',
         security: bearerSecurity,
-        params: Strict({ workspaceId: Uuid }),
+        params: WorkspaceParams,
         body: Strict({
           email: Email,
           role: RoleSchema,
@@ -155,7 +165,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: "A workspace's invitations",
         security: bearerSecurity,
-        params: Strict({ workspaceId: Uuid }),
+        params: WorkspaceParams,
         querystring: Strict({ status: Type.Optional(Type.Enum(INVITATION_STATUSES)) }),
         response: { 200: Type.Array(InvitationView), ...commonErrors },
       },

@@ -6,7 +6,16 @@ import { canChangeRole, canRemove } from '../../domain/roles.ts';
 import { audit } from '../../lib/audit.ts';
 import { conflict, forbidden, notFound } from '../errors.ts';
 import { requireRole } from '../plugins/auth.ts';
-import { bearerSecurity, commonErrors, ErrorResponse, RoleSchema, Strict, Timestamp, Uuid } from '../schemas.ts';
+import {
+  bearerSecurity,
+  commonErrors,
+  ErrorResponse,
+  RoleSchema,
+  Strict,
+  Timestamp,
+  Uuid,
+  WorkspaceParams,
+} from '../schemas.ts';
 
 const MemberView = Type.Object({
   userId: Uuid,
@@ -41,7 +50,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Members of a workspace',
         security: bearerSecurity,
-        params: Strict({ workspaceId: Uuid }),
+        params: WorkspaceParams,
         response: { 200: Type.Array(MemberView), ...commonErrors },
       },
     },
