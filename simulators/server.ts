@@ -1,0 +1,275 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Clock, type FaultKind, type PlatformSim, type SimReply, type SimRequest } from './core.ts';
+import { createFacebookSim } from './platforms/facebook.ts';
+import { createGoogleSim } from './platforms/google.ts';
+import { createInstagramSim } from './platforms/instagram.ts';
+import { createLinkedInSim } from './platforms/linkedin.ts';
+import { createThreadsSim } from './platforms/threads.ts';
+import { createTikTokSim } from './platforms/tiktok.ts';
+import { createWhatsAppSim } from './platforms/whatsapp.ts';
+import { createXSim } from './platforms/x.ts';
+import { emitWebhooks, type WebhookRequest } from './webhooks.ts';
+
+// One HTTP server for every simulated platform: /<platform>/… speaks that platform's real paths and
+// shapes (its hosts collapse onto the prefix), /_admin/… is the control API for tests and demos.
+
+export interface Simulator {
+  url: string;
+  clock: Clock;
+  platforms: Map<string, PlatformSim>;
+  /** Puts every platform back to its seeded state (accounts, policies; no grants, calls or faults). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const FACTORIES = {
+  /** Google OIDC for Switchboard sign-in. */
+  google: (clock: Clock) => createGoogleSim(clock, 'google'),
+  youtube: (clock: Clock) => createGoogleSim(clock, 'youtube'),
+  instagram: createInstagramSim,
+  facebook: createFacebookSim,
+  tiktok: createTikTokSim,
+  linkedin: createLinkedInSim,
+  x: createXSim,
+  threads: createThreadsSim,
+  whatsapp: createWhatsAppSim,
+} satisfies Record<string, (clock: Clock) => { sim: PlatformSim; seed(): void }>;
+
+const FAULT_KINDS: FaultKind[] = ['http', 'throttle', 'drop', 'delay', 'drop_after', 'error_after'];
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, reply: SimReply, clock: Clock): void {
+  const headers: Record<string, string> = { date: new Date(clock.now()).toUTCString(), ...reply.headers };
+  let body = '';
+  if (typeof reply.body === 'string') {
+    body = reply.body;
+    headers['content-type'] ??= 'text/plain; charset=utf-8';
+  } else if (reply.body !== undefined) {
+    body = JSON.stringify(reply.body);
+    headers['content-type'] ??= 'application/json; charset=utf-8';
+  }
+  res.writeHead(reply.status, headers);
+  res.end(body);
+}
+
+function match(path: string, pattern: string | RegExp): Record<string, string> | undefined {
+  if (typeof pattern === 'string') return path === pattern ? {} : undefined;
+  const m = pattern.exec(path);
+  return m ? { ...(m.groups ?? {}) } : undefined;
+}
+
+export async function startSimulator(opts: { port?: number; host?: string } = {}): Promise<Simulator> {
+  const clock = new Clock();
+  const entries = Object.entries(FACTORIES).map(([id, make]) => [id, make(clock)] as const);
+  const platforms = new Map(entries.map(([id, e]) => [id, e.sim]));
+  const reset = () => {
+    clock.offsetMs = 0;
+    for (const [, e] of entries) {
+      e.sim.reset();
+      e.seed();
+    }
+  };
+  reset();
+
+  async function platformRequest(sim: PlatformSim, req: IncomingMessage, res: ServerResponse, path: string, u: URL) {
+    const route = sim.routes.find((r) => r.method === req.method && match(path, r.path));
+    if (!route) {
+      send(res, { status: 404, body: { error: `no simulated route ${req.method} ${path}` } }, clock);
+      return;
+    }
+    const rawBody = await readBody(req);
+    const contentType = String(req.headers['content-type'] ?? '');
+    let json: Record<string, unknown> | undefined;
+    if (contentType.includes('json') && rawBody) {
+      try {
+        json = JSON.parse(rawBody);
+      } catch {
+        send(res, { status: 400, body: { error: 'malformed JSON' } }, clock);
+        return;
+      }
+    }
+    const form = contentType.includes('x-www-form-urlencoded') ? new URLSearchParams(rawBody) : new URLSearchParams();
+    const auth = String(req.headers.authorization ?? '');
+    const token = /^(Bearer|OAuth) /i.test(auth) ? auth.replace(/^\S+ /, '') : (u.searchParams.get('access_token') ?? form.get('access_token') ?? undefined);
+    const simReq: SimRequest = {
+      method: req.method ?? 'GET',
+      path,
+      query: u.searchParams,
+      headers: req.headers,
+      rawBody,
+      form,
+      json,
+      params: match(path, route.path) ?? {},
+      token,
+    };
+    const call = { seq: sim.nextSeq(), route: route.name, method: simReq.method, path, at: clock.now(), realAt: Date.now() } as
+      import('./core.ts').CallRecord;
+    sim.calls.push(call);
+
+    const fault = sim.takeFault(route.name);
+    if (fault) call.fault = fault.kind;
+    if (fault?.kind === 'delay') await sleep(fault.delayMs ?? 1000);
+    if (fault?.kind === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    let reply: SimReply;
+    if (fault?.kind === 'http') reply = sim.opts.serverError(sim, fault.status ?? 503);
+    else if (fault?.kind === 'throttle') reply = sim.opts.throttle(sim, fault.retryAfterS ?? 60);
+    else {
+      const limited = sim.hitWindow(route.name);
+      reply = limited?.retryAfterS ? sim.opts.throttle(sim, limited.retryAfterS) : await route.handler(simReq);
+    }
+    if (fault?.kind === 'drop_after') {
+      call.status = reply.status;
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'error_after') reply = sim.opts.serverError(sim, fault.status ?? 502);
+    call.status = reply.status;
+    send(res, reply, clock);
+  }
+
+  async function adminRequest(req: IncomingMessage, res: ServerResponse, path: string, u: URL) {
+    const raw = await readBody(req);
+    let body: Record<string, unknown> = {};
+    try {
+      body = raw ? JSON.parse(raw) : {};
+    } catch {
+      return send(res, { status: 400, body: { error: 'malformed JSON' } }, clock);
+    }
+    const ok = (data: unknown = { ok: true }) => send(res, { status: 200, body: data }, clock);
+    const bad = (message: string) => send(res, { status: 400, body: { error: message } }, clock);
+    if (path === '/health') return ok({ ok: true, now: new Date(clock.now()).toISOString() });
+    if (path === '/reset' && req.method === 'POST') {
+      reset();
+      return ok();
+    }
+    if (path === '/clock') {
+      if (req.method === 'POST') {
+        const ms = Number(body.advanceMs);
+        if (!Number.isFinite(ms) || ms < 0) return bad('advanceMs must be a non-negative number');
+        clock.advance(ms);
+      }
+      return ok({ now: new Date(clock.now()).toISOString(), offsetMs: clock.offsetMs });
+    }
+    if (path === '/webhooks' && req.method === 'POST') {
+      const sim = platforms.get(String(body.platform));
+      if (!sim) return bad('unknown platform');
+      return ok(await emitWebhooks(sim, body as unknown as WebhookRequest));
+    }
+    if (path === '/platforms') {
+      return ok(
+        [...platforms.values()].map((s) => ({ id: s.id, policy: s.policy, accounts: [...s.accounts.values()] })),
+      );
+    }
+    const m = /^\/(?<platform>[a-z]+)\/(?<what>[a-z/]+)$/.exec(path);
+    const sim = m?.groups ? platforms.get(m.groups.platform as string) : undefined;
+    if (!sim || !m?.groups) return send(res, { status: 404, body: { error: 'unknown admin path' } }, clock);
+    const what = m.groups.what;
+    const accountGrants = (accountId: unknown) =>
+      [...sim.grants.values()].filter((g) => accountId === undefined || g.accountId === accountId);
+    switch (`${req.method} ${what}`) {
+      case 'GET accounts':
+        return ok([...sim.accounts.values()]);
+      case 'POST accounts': {
+        if (typeof body.id !== 'string' || typeof body.name !== 'string') return bad('id and name are required');
+        return ok(sim.addAccount(body as never));
+      }
+      case 'POST consent':
+        sim.nextConsent = body as typeof sim.nextConsent;
+        return ok();
+      case 'GET policy':
+        return ok(sim.policy);
+      case 'PATCH policy':
+        Object.assign(sim.policy, body);
+        return ok(sim.policy);
+      case 'GET knobs':
+        return ok(sim.knobs);
+      case 'PATCH knobs':
+        Object.assign(sim.knobs, body);
+        return ok(sim.knobs);
+      case 'POST faults': {
+        const kind = body.kind as FaultKind;
+        if (!FAULT_KINDS.includes(kind)) return bad(`kind must be one of ${FAULT_KINDS.join(', ')}`);
+        sim.faults.push({
+          route: typeof body.route === 'string' ? body.route : '*',
+          kind,
+          remaining: Number(body.count ?? 1),
+          status: body.status as number | undefined,
+          retryAfterS: body.retryAfterS as number | undefined,
+          delayMs: body.delayMs as number | undefined,
+        });
+        return ok(sim.faults);
+      }
+      case 'DELETE faults':
+        sim.faults = [];
+        return ok();
+      case 'POST grants/revoke': {
+        const grants = accountGrants(body.accountId);
+        for (const g of grants) sim.revokeGrant(g.id, String(body.reason ?? 'revoked'));
+        return ok({ revoked: grants.length });
+      }
+      case 'POST tokens/expire': {
+        let expired = 0;
+        for (const t of sim.tokens.values()) {
+          const grant = sim.grants.get(t.grantId);
+          if (t.kind === 'access' && (body.accountId === undefined || grant?.accountId === body.accountId)) {
+            t.expiresAt = clock.now();
+            expired++;
+          }
+        }
+        return ok({ expired });
+      }
+      case 'GET grants':
+        return ok(accountGrants(u.searchParams.get('accountId') ?? undefined));
+      case 'GET tokens':
+        return ok([...sim.tokens.values()].map((t) => ({ ...t, usable: sim.check(t.value, t.kind).ok })));
+      case 'GET calls': {
+        const route = u.searchParams.get('route');
+        return ok(sim.calls.filter((c) => !route || c.route === route));
+      }
+      case 'GET writes': {
+        const route = u.searchParams.get('route');
+        return ok(sim.writes.filter((w) => !route || w.route === route));
+      }
+      default:
+        return send(res, { status: 404, body: { error: 'unknown admin path' } }, clock);
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://simulator');
+    const [, first = '', ...rest] = u.pathname.split('/');
+    const path = `/${rest.join('/')}`;
+    const work =
+      first === '_admin'
+        ? adminRequest(req, res, path, u)
+        : platforms.has(first)
+          ? platformRequest(platforms.get(first) as PlatformSim, req, res, path, u)
+          : Promise.resolve(send(res, { status: 404, body: { error: 'unknown platform' } }, clock));
+    work.catch((err: Error) => {
+      if (!res.headersSent) send(res, { status: 500, body: { error: err.message } }, clock);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    clock,
+    platforms,
+    reset,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
