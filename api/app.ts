@@ -12,6 +12,8 @@ import { healthPlugin } from './plugins/health.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { requestLogPlugin } from './plugins/request-log.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { connectionRoutes } from './routes/connections.ts';
+import { googleAuthRoutes } from './routes/google-auth.ts';
 import { invitationRoutes } from './routes/invitations.ts';
 import { memberRoutes } from './routes/members.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -87,7 +89,16 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   await app.register(requestLogPlugin);
   await app.register(metricsPlugin);
   await app.register(healthPlugin);
-  for (const routes of [accountRoutes, sessionRoutes, tokenRoutes, workspaceRoutes, memberRoutes, invitationRoutes]) {
+  for (const routes of [
+    accountRoutes,
+    sessionRoutes,
+    googleAuthRoutes,
+    tokenRoutes,
+    workspaceRoutes,
+    memberRoutes,
+    invitationRoutes,
+    connectionRoutes,
+  ]) {
     await app.register(routes, { prefix: '/v1' });
   }
   return app;

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createCoreActivities } from '../activities/index.ts';
 import { Invitation, Workspace } from '../db/entities/index.ts';
+import { loadConfig } from '../lib/config.ts';
 import { sha256 } from '../lib/secrets.ts';
 import { buildWorkflowBundle } from '../workers/build-bundle.ts';
 import { startInvitation } from '../workflows/invitation.client.ts';
@@ -44,7 +45,7 @@ await runBench(limitMs, async (onCleanup) => {
     namespace: sys.namespace,
     taskQueue,
     workflowBundle: { codePath: bundlePath },
-    activities: createCoreActivities({ orm: sys.orm }),
+    activities: createCoreActivities({ orm: sys.orm, config: loadConfig() }),
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentActivityTaskExecutions: 100,
   });

@@ -28,6 +28,21 @@ export const defaultPolicy = {
     ipMaxFailures: 50,
     ipWindowMs: 15 * MINUTE,
   },
+  /** An OAuth start (state + PKCE verifier) is single use and expires after this. */
+  oauthStateTtlMs: 10 * MINUTE,
+  platformTimeoutMs: 10 * SECOND,
+  connection: {
+    /** Refresh when this share of the token's lifetime is left. */
+    refreshLeadFraction: 0.2,
+    /** Attempts at a transient refresh failure before the workflow waits and plans again. */
+    refreshAttempts: 6,
+    /** Upstream revoke attempts on disconnect before it reports "revoke failed". */
+    revokeAttempts: 5,
+    retryInitialMs: 1 * SECOND,
+    retryMaxMs: 5 * MINUTE,
+    /** Iterations of the connection loop before continueAsNew keeps its history short. */
+    iterationsPerRun: 200,
+  },
   /** A poller seen within this window counts as a live worker (long polls last up to ~70 s). */
   workerPollerFreshMs: 2 * MINUTE,
 } as const;

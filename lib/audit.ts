@@ -19,7 +19,17 @@ export type AuditAction =
   | 'invitation.created'
   | 'invitation.accepted'
   | 'invitation.revoked'
-  | 'invitation.expired';
+  | 'invitation.expired'
+  | 'auth.google.signed_in'
+  | 'auth.google.linked'
+  | 'connection.started'
+  | 'connection.connected'
+  | 'connection.reconnected'
+  | 'connection.failed'
+  | 'connection.needs_reconnect'
+  | 'connection.disconnect_requested'
+  | 'connection.disconnected'
+  | 'vault.rotated';
 
 export interface AuditEntry {
   action: AuditAction;

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { defaultPolicy, type LoginThrottlePolicy, MINUTE, SECOND } from '../domain/policy.ts';
 import { defaultTaskQueues, TASK_QUEUE_KINDS, type TaskQueues } from '../domain/task-queues.ts';
+import type { AdapterConfig } from '../platforms/types.ts';
+import { PLATFORMS, type PlatformId } from '../platforms/types.ts';
+import { type KeyRing, parseKeyRing, VaultError } from './vault.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -30,7 +33,33 @@ export interface Config {
     loginThrottle: LoginThrottlePolicy;
   };
   invitationTtlMs: number;
+  /** Base URL browsers reach the API at; OAuth redirect URIs are built from it. */
+  publicUrl: string;
+  simulatorUrl: string;
+  /** Per platform: real credentials, or the simulator when none are configured. */
+  platforms: Record<PlatformId, AdapterConfig>;
+  /** Google OIDC for signing in to Switchboard. */
+  googleSignIn: AdapterConfig;
+  keyRing: KeyRing;
+  oauthStateTtlMs: number;
 }
+
+/** Sign-in with Google plus one entry per platform: client id, secret and base URL. */
+export const OAUTH_CLIENTS = ['google', ...PLATFORMS] as const;
+export type OAuthClient = (typeof OAUTH_CLIENTS)[number];
+
+/** The per-platform variables, documented in the README like ENV_VARS. */
+export const PLATFORM_ENV_VARS: Record<string, readonly [string, string]> = Object.fromEntries(
+  OAUTH_CLIENTS.flatMap((id) => {
+    const name = id === 'google' ? 'Google sign-in' : id;
+    const P = id.toUpperCase();
+    return [
+      [`${P}_CLIENT_ID`, ['', `OAuth client id for ${name}. Unset: the adapter uses the simulator at SIMULATOR_URL.`]],
+      [`${P}_CLIENT_SECRET`, ['', `OAuth client secret for ${name}.`]],
+      [`${P}_BASE_URL`, ['', `Replaces every ${name} host (a proxy or a simulator); unset means the real hosts.`]],
+    ];
+  }),
+);
 
 /**
  * Every environment variable the system reads, with its default and meaning. The README's
@@ -76,6 +105,25 @@ export const ENV_VARS = {
   LOGIN_LOCKOUT_MINUTES: [String(defaultPolicy.loginThrottle.lockoutMs / MINUTE), 'How long a lockout lasts.'],
   LOGIN_IP_MAX_FAILURES: [String(defaultPolicy.loginThrottle.ipMaxFailures), 'Failed sign-ins per IP per window.'],
   LOGIN_IP_WINDOW_MINUTES: [String(defaultPolicy.loginThrottle.ipWindowMs / MINUTE), 'Per-IP counting window.'],
+  PUBLIC_URL: ['http://127.0.0.1:3000', 'Base URL browsers reach the API at; OAuth redirect URIs are built from it.'],
+  SIMULATOR_URL: [
+    'http://127.0.0.1:4010',
+    'Platform simulators (`npm start` runs them here when it is local); platforms without a client id use them.',
+  ],
+  TOKEN_KEYS: [
+    '',
+    'OAuth-token encryption keys, `id:base64` (32 bytes) comma-separated. Required in production; unset uses a fixed development key.',
+  ],
+  TOKEN_KEY_ID: [
+    '',
+    'Key that new ciphertexts use (default: the first in TOKEN_KEYS); `npm run rotate-keys` moves the rest to it.',
+  ],
+  OAUTH_STATE_TTL_MINUTES: [
+    String(defaultPolicy.oauthStateTtlMs / MINUTE),
+    'How long an OAuth start (state) stays usable.',
+  ],
+  PLATFORM_TIMEOUT_MS: [String(defaultPolicy.platformTimeoutMs), 'Timeout of one call to a platform.'],
+  NODE_ENV: ['', '`production` makes TOKEN_KEYS mandatory.'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 type EnvName = keyof typeof ENV_VARS;
@@ -118,12 +166,37 @@ function list(env: Env, name: EnvName): string[] {
     .filter(Boolean);
 }
 
+function adapterConfig(env: Env, id: OAuthClient, simulatorUrl: string, timeoutMs: number): AdapterConfig {
+  const P = id.toUpperCase();
+  const clientId = env[`${P}_CLIENT_ID`] ?? '';
+  const baseUrl = env[`${P}_BASE_URL`] ?? '';
+  // No credentials: the simulator, with the credentials it accepts.
+  if (!clientId) {
+    return {
+      clientId: `sim-${id}-client`,
+      clientSecret: `sim-${id}-secret`,
+      baseUrl: baseUrl || `${simulatorUrl.replace(/\/$/, '')}/${id}`,
+      timeoutMs,
+    };
+  }
+  return { clientId, clientSecret: env[`${P}_CLIENT_SECRET`] ?? '', baseUrl, timeoutMs };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const taskQueues = { ...defaultTaskQueues };
   for (const kind of TASK_QUEUE_KINDS) {
     taskQueues[kind] = read(env, `TASK_QUEUE_${kind.toUpperCase()}` as EnvName);
   }
   const metricsPort = read(env, 'WORKER_METRICS_PORT');
+  const simulatorUrl = read(env, 'SIMULATOR_URL');
+  const timeoutMs = int(env, 'PLATFORM_TIMEOUT_MS', 100, 120_000);
+  let keyRing: KeyRing;
+  try {
+    keyRing = parseKeyRing(read(env, 'TOKEN_KEYS'), read(env, 'TOKEN_KEY_ID'), read(env, 'NODE_ENV') === 'production');
+  } catch (err) {
+    if (err instanceof VaultError) throw new ConfigError(err.message);
+    throw err;
+  }
   return {
     host: read(env, 'HOST'),
     port: int(env, 'PORT', 0, 65535),
@@ -157,6 +230,14 @@ export function loadConfig(env: Env = process.env): Config {
       },
     },
     invitationTtlMs: int(env, 'INVITATION_TTL_HOURS', 1, 24 * 30) * 3_600_000,
+    publicUrl: read(env, 'PUBLIC_URL').replace(/\/$/, ''),
+    simulatorUrl,
+    platforms: Object.fromEntries(
+      PLATFORMS.map((id) => [id, adapterConfig(env, id, simulatorUrl, timeoutMs)]),
+    ) as Record<PlatformId, AdapterConfig>,
+    googleSignIn: adapterConfig(env, 'google', simulatorUrl, timeoutMs),
+    keyRing,
+    oauthStateTtlMs: int(env, 'OAUTH_STATE_TTL_MINUTES', 1, 60) * MINUTE,
   };
 }
 

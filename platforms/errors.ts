@@ -1,4 +1,4 @@
-import type { PlatformId } from './types.ts';
+import type { Provider } from './types.ts';
 
 // The one error taxonomy. Every adapter maps its platform's status codes, error bodies and headers
 // into these kinds here in platforms/, and nowhere else decides what a platform's answer means.
@@ -20,14 +20,14 @@ export type PlatformErrorKind = (typeof PLATFORM_ERROR_KINDS)[number];
 
 export class PlatformError extends Error {
   readonly kind: PlatformErrorKind;
-  readonly platform: PlatformId;
+  readonly platform: Provider;
   readonly status: number | undefined;
   /** The platform's own error code (e.g. Meta 190/463, `invalid_grant`, `rate_limit_exceeded`). */
   readonly code: string | undefined;
   readonly retryAfterMs: number | undefined;
 
   constructor(
-    platform: PlatformId,
+    platform: Provider,
     kind: PlatformErrorKind,
     message: string,
     opts: { status?: number; code?: string | number; retryAfterMs?: number } = {},

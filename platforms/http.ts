@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PlatformError } from './errors.ts';
-import type { PlatformId, TokenSet } from './types.ts';
+import type { Provider, TokenSet } from './types.ts';
 
 // The one way adapters call a platform: a timeout on every call, and every failure turned into a
 // PlatformError by the adapter's own classifier (with generic fallbacks by status).
@@ -36,7 +36,7 @@ export function url(base: string, path: string, query: Record<string, string | u
 }
 
 export async function callPlatform(
-  platform: PlatformId,
+  platform: Provider,
   timeoutMs: number,
   req: PlatformRequest,
   classify: Classifier,
@@ -87,10 +87,11 @@ export async function callPlatform(
 }
 
 /** Fallback when a platform's classifier does not recognise the body. */
-export function byStatus(platform: PlatformId, res: PlatformResponse, req: PlatformRequest): PlatformError {
+export function byStatus(platform: Provider, res: PlatformResponse, req: PlatformRequest): PlatformError {
   const status = res.status;
   const msg = `${platform}: HTTP ${status}`;
-  if (status === 429) return new PlatformError(platform, 'rate_limited', msg, { status, retryAfterMs: retryAfter(res) });
+  if (status === 429)
+    return new PlatformError(platform, 'rate_limited', msg, { status, retryAfterMs: retryAfter(res) });
   if (status >= 500) return new PlatformError(platform, req.write ? 'outcome_unknown' : 'transient', msg, { status });
   if (status === 401) return new PlatformError(platform, 'token_expired', msg, { status });
   return new PlatformError(platform, 'permanent', msg, { status });
@@ -106,7 +107,7 @@ export function retryAfter(res: PlatformResponse): number | undefined {
 }
 
 /** Standard OAuth 2 token-endpoint errors (RFC 6749 §5.2). */
-export function oauthError(platform: PlatformId, res: PlatformResponse): PlatformError | undefined {
+export function oauthError(platform: Provider, res: PlatformResponse): PlatformError | undefined {
   const body = res.body as { error?: unknown; error_description?: string } | undefined;
   if (res.status < 400 || typeof body?.error !== 'string') return undefined;
   const message = `${platform}: ${body.error}${body.error_description ? ` (${body.error_description})` : ''}`;
@@ -128,7 +129,7 @@ export function oauthError(platform: PlatformId, res: PlatformResponse): Platfor
 export const asRecord = (value: unknown): Record<string, unknown> =>
   value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
 
-export function requireString(platform: PlatformId, obj: Record<string, unknown>, key: string): string {
+export function requireString(platform: Provider, obj: Record<string, unknown>, key: string): string {
   const value = obj[key];
   if (typeof value === 'string' && value) return value;
   if (typeof value === 'number') return String(value);
@@ -145,7 +146,7 @@ export function pkceChallenge(verifier: string): string {
 
 /** The usual OAuth 2 token response: access_token, expires_in, refresh_token, scope. */
 export function oauthTokens(
-  platform: PlatformId,
+  platform: Provider,
   res: PlatformResponse,
   scopeSeparator: string | RegExp = ' ',
 ): TokenSet {

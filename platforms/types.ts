@@ -1,8 +1,20 @@
 // One interface for every social platform. Later issues add analytics, inbox and publishing to the
 // same adapters; this file holds what connecting an account needs.
 
-export const PLATFORMS = ['youtube', 'instagram', 'facebook', 'tiktok', 'linkedin', 'x', 'threads', 'whatsapp'] as const;
+export const PLATFORMS = [
+  'youtube',
+  'instagram',
+  'facebook',
+  'tiktok',
+  'linkedin',
+  'x',
+  'threads',
+  'whatsapp',
+] as const;
 export type PlatformId = (typeof PLATFORMS)[number];
+
+/** Platforms plus Google sign-in: everything reached over OAuth. */
+export type Provider = PlatformId | 'google';
 
 export const isPlatform = (value: string): value is PlatformId => (PLATFORMS as readonly string[]).includes(value);
 

@@ -61,7 +61,8 @@ export function googleApiError(res: PlatformResponse): PlatformError | undefined
       return new PlatformError('youtube', 'token_expired', message, opts);
   }
   if (res.status === 401) return new PlatformError('youtube', 'token_expired', message, opts);
-  if (res.status === 429) return new PlatformError('youtube', 'rate_limited', message, { ...opts, retryAfterMs: retryAfter(res) });
+  if (res.status === 429)
+    return new PlatformError('youtube', 'rate_limited', message, { ...opts, retryAfterMs: retryAfter(res) });
   if (res.status >= 500) return new PlatformError('youtube', 'transient', message, opts);
   return new PlatformError('youtube', 'permanent', message, opts);
 }

@@ -314,7 +314,8 @@ export class PlatformSim {
       return { error: 'invalid_grant', description: 'Code was already redeemed.' };
     }
     if (entry.expiresAt <= this.clock.now()) return { error: 'invalid_grant', description: 'Code expired.' };
-    if (entry.clientId !== p.clientId) return { error: 'invalid_grant', description: 'Code was issued to another client.' };
+    if (entry.clientId !== p.clientId)
+      return { error: 'invalid_grant', description: 'Code was issued to another client.' };
     if (entry.redirectUri !== p.redirectUri) return { error: 'invalid_grant', description: 'redirect_uri mismatch.' };
     if (entry.challenge) {
       const verifier = p.verifier ?? '';
@@ -339,7 +340,13 @@ export class PlatformSim {
   issue(grant: Grant, kind: 'access' | 'refresh', ttlS: number | null, prefix?: string): SimToken {
     const value = `${prefix ?? this.opts.tokenPrefix[kind]}${randomBytes(24).toString('base64url')}`;
     const now = this.clock.now();
-    const token: SimToken = { value, kind, grantId: grant.id, issuedAt: now, expiresAt: ttlS === null ? null : now + ttlS * 1000 };
+    const token: SimToken = {
+      value,
+      kind,
+      grantId: grant.id,
+      issuedAt: now,
+      expiresAt: ttlS === null ? null : now + ttlS * 1000,
+    };
     this.tokens.set(value, token);
     return token;
   }
@@ -354,7 +361,8 @@ export class PlatformSim {
     const base = { token, grant, account };
     if (!grant || grant.revokedAt !== undefined) return { ...base, ok: false, problem: 'revoked' };
     if (token.retiredAt !== undefined) return { ...base, ok: false, problem: 'retired' };
-    if (token.expiresAt !== null && token.expiresAt <= this.clock.now()) return { ...base, ok: false, problem: 'expired' };
+    if (token.expiresAt !== null && token.expiresAt <= this.clock.now())
+      return { ...base, ok: false, problem: 'expired' };
     return { ...base, ok: true };
   }
 

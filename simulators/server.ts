@@ -97,7 +97,9 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
     }
     const form = contentType.includes('x-www-form-urlencoded') ? new URLSearchParams(rawBody) : new URLSearchParams();
     const auth = String(req.headers.authorization ?? '');
-    const token = /^(Bearer|OAuth) /i.test(auth) ? auth.replace(/^\S+ /, '') : (u.searchParams.get('access_token') ?? form.get('access_token') ?? undefined);
+    const token = /^(Bearer|OAuth) /i.test(auth)
+      ? auth.replace(/^\S+ /, '')
+      : (u.searchParams.get('access_token') ?? form.get('access_token') ?? undefined);
     const simReq: SimRequest = {
       method: req.method ?? 'GET',
       path,
@@ -109,8 +111,14 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
       params: match(path, route.path) ?? {},
       token,
     };
-    const call = { seq: sim.nextSeq(), route: route.name, method: simReq.method, path, at: clock.now(), realAt: Date.now() } as
-      import('./core.ts').CallRecord;
+    const call = {
+      seq: sim.nextSeq(),
+      route: route.name,
+      method: simReq.method,
+      path,
+      at: clock.now(),
+      realAt: Date.now(),
+    } as import('./core.ts').CallRecord;
     sim.calls.push(call);
 
     const fault = sim.takeFault(route.name);

@@ -1,12 +1,14 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
-import { createCoreActivities } from '../activities/index.ts';
+import { type ActivityDeps, createCoreActivities } from '../activities/index.ts';
 import { buildApp } from '../api/app.ts';
 import { closeORM, initORM } from '../db/orm.ts';
-import { type Config, loadConfig } from '../lib/config.ts';
+import { type Config, loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { lazyClient } from '../lib/temporal.ts';
 
 /** Environment for a test's own system: the shared test database and dev server, its own task queue. */
@@ -28,7 +30,7 @@ export interface TestSystem {
   orm: MikroORM;
   app: FastifyInstance;
   /** Runs a real core worker (real activities, prebuilt bundle) on this system's task queue. */
-  startWorker(): Promise<() => Promise<void>>;
+  startWorker(activityOverrides?: Partial<ActivityDeps>): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -53,14 +55,14 @@ export async function createTestSystem(overrides: Record<string, string> = {}): 
     config,
     orm,
     app,
-    async startWorker() {
+    async startWorker(activityOverrides: Partial<ActivityDeps> = {}) {
       const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
       const worker = await Worker.create({
         connection: nativeConnection,
         namespace: config.temporal.namespace,
         taskQueue: config.taskQueues.core,
         workflowBundle: { codePath: config.workflowBundlePath },
-        activities: createCoreActivities({ orm }),
+        activities: createCoreActivities({ orm, config, ...activityOverrides }),
       });
       const running = worker.run();
       let stopped = false;
@@ -141,4 +143,36 @@ export function sendInvitation(app: FastifyInstance, token: string, workspaceId:
     headers: bearer(token),
     payload: { email, role },
   });
+}
+
+/** Runs the real worker entrypoint as its own process (so tests can kill it like a crash would). */
+export function spawnWorker(env: Record<string, string>) {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'workers', 'core.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+/**
+ * A workflow history as text to scan for secrets: its JSON plus every payload decoded, since
+ * payload data is base64 in the JSON and a plain search would miss a leaked value.
+ */
+export function historyText(historyJson: string): string {
+  const decoded: string[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k === 'data' && typeof v === 'string') decoded.push(Buffer.from(v, 'base64').toString('utf8'));
+        else walk(v);
+      }
+    }
+  };
+  walk(JSON.parse(historyJson));
+  return `${historyJson}\n${decoded.join('\n')}`;
 }

@@ -4,13 +4,13 @@ import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from 
 import pino from 'pino';
 import { initORM } from '../db/orm.ts';
 import type { TaskQueueKind } from '../domain/task-queues.ts';
-import { loadConfig } from '../lib/config.ts';
+import { type Config, loadConfig } from '../lib/config.ts';
 import { loggerOptions } from '../lib/logger.ts';
 import { ensureTemporalSetup, withBackoff } from '../lib/temporal.ts';
 
 export interface WorkerSpec {
   kind: TaskQueueKind;
-  activities: (deps: { orm: MikroORM }) => object;
+  activities: (deps: { orm: MikroORM; config: Config }) => object;
 }
 
 /**
@@ -63,7 +63,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.taskQueues[spec.kind],
       workflowBundle: { codePath: config.workflowBundlePath },
-      activities: spec.activities({ orm }),
+      activities: spec.activities({ orm, config }),
       shutdownGraceTime: '20 seconds',
     });
     log.info({ taskQueue: config.taskQueues[spec.kind] }, 'worker polling');

@@ -1,2 +1,3 @@
-// Entry point of the workflow bundle: every workflow type the workers run.
+export { connectWorkflow } from './connect.workflow.ts';
+export { connectionWorkflow } from './connection.workflow.ts';
 export { invitationWorkflow } from './invitation.workflow.ts';

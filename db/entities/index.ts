@@ -1,8 +1,10 @@
 import { ApiToken, LoginThrottle, Session, User } from './accounts.ts';
+import { Connection, ConnectionTokens, Notice, OAuthState, UserIdentity } from './connections.ts';
 import { AuditEvent, RequestLog } from './records.ts';
 import { Invitation, Membership, Workspace } from './workspaces.ts';
 
 export * from './accounts.ts';
+export * from './connections.ts';
 export * from './records.ts';
 export * from './workspaces.ts';
 
@@ -16,4 +18,9 @@ export const ALL_ENTITIES = [
   Invitation,
   RequestLog,
   AuditEvent,
+  OAuthState,
+  Connection,
+  ConnectionTokens,
+  Notice,
+  UserIdentity,
 ];

@@ -37,10 +37,22 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
     id,
     clientId: `sim-${id}-client`,
     clientSecret: `sim-${id}-secret`,
-    policy: { accessTtlS: 3599, refreshTtlS: null, rotate: false, refreshExtends: true, minRefreshAgeS: 0, codeTtlS: 600 },
+    policy: {
+      accessTtlS: 3599,
+      refreshTtlS: null,
+      rotate: false,
+      refreshExtends: true,
+      minRefreshAgeS: 0,
+      codeTtlS: 600,
+    },
     tokenPrefix: { access: 'ya29.', refresh: '1//' },
     throttle: (_sim, retryAfterS) => ({
-      ...googleError(403, 'rateLimitExceeded', 'The request cannot be completed because you have exceeded your quota.', 'PERMISSION_DENIED'),
+      ...googleError(
+        403,
+        'rateLimitExceeded',
+        'The request cannot be completed because you have exceeded your quota.',
+        'PERMISSION_DENIED',
+      ),
       headers: { 'retry-after': String(retryAfterS) },
     }),
     serverError: (_sim, status) => googleError(status, 'backendError', 'Backend Error', 'UNAVAILABLE'),
@@ -113,7 +125,8 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
         redirectUri: f.get('redirect_uri'),
         verifier: f.get('code_verifier'),
       });
-      if ('error' in redeemed) return { status: 400, body: { error: redeemed.error, error_description: redeemed.description } };
+      if ('error' in redeemed)
+        return { status: 400, body: { error: redeemed.error, error_description: redeemed.description } };
       const { grant } = redeemed;
       const access = sim.issue(grant, 'access', sim.policy.accessTtlS);
       const refresh = sim.issue(grant, 'refresh', sim.policy.refreshTtlS);
@@ -136,7 +149,12 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
       // Google keeps the refresh token: the response carries none.
       return {
         status: 200,
-        body: { access_token: access.value, expires_in: sim.policy.accessTtlS, scope: auth.grant.scopes.join(' '), token_type: 'Bearer' },
+        body: {
+          access_token: access.value,
+          expires_in: sim.policy.accessTtlS,
+          scope: auth.grant.scopes.join(' '),
+          token_type: 'Bearer',
+        },
       };
     }
     return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' } };
@@ -150,7 +168,8 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
       const value = req.form.get('token') ?? req.query.get('token') ?? undefined;
       const access = sim.check(value, 'access');
       const auth = access.token ? access : sim.check(value, 'refresh');
-      if (!auth.ok || !auth.grant) return { status: 400, body: { error: 'invalid_token', error_description: 'Token expired or revoked' } };
+      if (!auth.ok || !auth.grant)
+        return { status: 400, body: { error: 'invalid_token', error_description: 'Token expired or revoked' } };
       sim.revokeGrant(auth.grant.id);
       sim.recordWrite('revoke', { grantId: auth.grant.id }, auth.grant.accountId);
       return { status: 200, body: {} };
@@ -205,7 +224,10 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
             },
           ]
         : [];
-    return { status: 200, body: { kind: 'youtube#channelListResponse', pageInfo: { totalResults: items.length, resultsPerPage: 5 }, items } };
+    return {
+      status: 200,
+      body: { kind: 'youtube#channelListResponse', pageInfo: { totalResults: items.length, resultsPerPage: 5 }, items },
+    };
   });
 
   const seed = () => {

@@ -1,22 +1,6 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../lib/config.ts';
 import { freePort } from '../../lib/temporal-cli.ts';
-import { createTestSystem, eventually, type TestSystem, testEnv } from '../helpers.ts';
-
-/** Runs the real worker entrypoint as its own process. */
-function spawnWorker(env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'workers', 'core.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, output: () => output };
-}
+import { createTestSystem, eventually, spawnWorker, type TestSystem, testEnv } from '../helpers.ts';
 
 let sys: TestSystem;
 beforeAll(async () => {

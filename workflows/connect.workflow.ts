@@ -1,0 +1,80 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+} from '@temporalio/workflow';
+import type { ConnectionActivities } from '../activities/connections.ts';
+import { defaultPolicy } from '../domain/policy.ts';
+import { Platform, ProcessKind, ProcessState, WorkspaceId } from '../domain/search-attributes.ts';
+import {
+  CONNECTION_PROCESS_KIND,
+  type ConnectInput,
+  type ConnectResult,
+  connectionWorkflowId,
+  reconnectedSignal,
+} from './connection.messages.ts';
+import { connectionWorkflow } from './connection.workflow.ts';
+
+const acts = proxyActivities<ConnectionActivities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+});
+
+/**
+ * One OAuth callback: exchange the code (tokens stored encrypted before anything else), fetch the
+ * profile and write the connection, then hand the connection to its own long-lived workflow.
+ */
+export async function connectWorkflow(input: ConnectInput): Promise<ConnectResult> {
+  let connectionId: string;
+  let reconnected: boolean;
+  try {
+    await acts.exchangeConnectCode({ stateId: input.stateId });
+    ({ connectionId, reconnected } = await acts.completeConnect({ stateId: input.stateId }));
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    const errorCode = cause instanceof ApplicationFailure ? (cause.type ?? 'failed') : 'failed';
+    const message = cause instanceof Error ? cause.message : 'connect failed';
+    await acts.failConnect({ stateId: input.stateId, errorCode });
+    return { ok: false, errorCode, message };
+  }
+
+  const workflowId = connectionWorkflowId(connectionId);
+  const c = defaultPolicy.connection;
+  try {
+    await startChild(connectionWorkflow, {
+      workflowId,
+      args: [
+        {
+          connectionId,
+          workspaceId: input.workspaceId,
+          platform: input.platform,
+          policy: {
+            refreshAttempts: c.refreshAttempts,
+            revokeAttempts: c.revokeAttempts,
+            retryInitialMs: c.retryInitialMs,
+            retryMaxMs: c.retryMaxMs,
+            iterationsPerRun: c.iterationsPerRun,
+          },
+        },
+      ],
+      // The connection outlives this short workflow.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: WorkspaceId, value: input.workspaceId },
+        { key: ProcessKind, value: CONNECTION_PROCESS_KIND },
+        { key: Platform, value: input.platform },
+        { key: ProcessState, value: 'active' },
+      ],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // A reconnect: the running connection workflow picks up the new tokens.
+    await getExternalWorkflowHandle(workflowId).signal(reconnectedSignal);
+  }
+  return { ok: true, connectionId, reconnected };
+}
