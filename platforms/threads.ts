@@ -1,6 +1,99 @@
+import { asRecord, oauthTokens, requireString, url } from './http.ts';
+import { bearer, metaCaller, stripHashUnderscore } from './meta.ts';
 import type { AdapterConfig, PlatformAdapter } from './types.ts';
 
-// TODO(helper): Threads adapter.
-export function createThreadsAdapter(_cfg: AdapterConfig): PlatformAdapter {
-  throw new Error('not implemented');
+// Threads: Instagram-style login. A 1-hour token is exchanged for a 60-day one, which is re-issued
+// (never refreshed with a refresh token) once it is 24 hours old.
+const HOSTS = {
+  www: 'https://threads.net',
+  graph: 'https://graph.threads.net',
+};
+const API_VERSION = 'v1.0';
+const SCOPES = [
+  'threads_basic',
+  'threads_content_publish',
+  'threads_read_replies',
+  'threads_manage_replies',
+  'threads_manage_insights',
+  'threads_manage_mentions',
+  'threads_delete',
+];
+
+export function createThreadsAdapter(cfg: AdapterConfig): PlatformAdapter {
+  const host = (name: keyof typeof HOSTS) => cfg.baseUrl || HOSTS[name];
+  const call = metaCaller('threads', cfg);
+
+  return {
+    platform: 'threads',
+    displayName: 'Threads',
+    pkce: false,
+    refreshRule: 'reissue',
+    minRefreshAgeMs: 86_400_000,
+    scopes: SCOPES,
+    simulated: Boolean(cfg.baseUrl),
+
+    authorizeUrl({ state, redirectUri }) {
+      return url(host('www'), '/oauth/authorize', {
+        client_id: cfg.clientId,
+        redirect_uri: redirectUri,
+        response_type: 'code',
+        scope: SCOPES.join(','),
+        state,
+      });
+    },
+
+    async exchangeCode({ code, redirectUri }) {
+      const res = await call({
+        method: 'POST',
+        url: url(host('graph'), '/oauth/access_token'),
+        form: {
+          client_id: cfg.clientId,
+          client_secret: cfg.clientSecret,
+          grant_type: 'authorization_code',
+          redirect_uri: redirectUri,
+          code: stripHashUnderscore(code),
+        },
+      });
+      const long = await call({
+        url: url(host('graph'), '/access_token', {
+          grant_type: 'th_exchange_token',
+          client_secret: cfg.clientSecret,
+          access_token: requireString('threads', asRecord(res.body), 'access_token'),
+        }),
+      });
+      // Threads' token responses name no scopes: record the ones asked for.
+      return { ...oauthTokens('threads', long), scopes: SCOPES };
+    },
+
+    async refresh(tokens) {
+      const res = await call({
+        url: url(host('graph'), '/refresh_access_token', {
+          grant_type: 'th_refresh_token',
+          access_token: tokens.accessToken,
+        }),
+      });
+      return { ...oauthTokens('threads', res), scopes: tokens.scopes };
+    },
+
+    async profile(tokens) {
+      const res = await call({
+        url: url(host('graph'), `/${API_VERSION}/me`, { fields: 'id,username,name' }),
+        headers: bearer(tokens.accessToken),
+      });
+      const me = asRecord(res.body);
+      const username = typeof me.username === 'string' ? me.username : undefined;
+      return {
+        externalId: requireString('threads', me, 'id'),
+        displayName: String(me.name || username || me.id),
+        handle: username,
+      };
+    },
+
+    async revoke() {
+      return {
+        outcome: 'local_only',
+        reason: 'Threads has no revoke endpoint: the grant stays until the user removes the app in Threads settings',
+      };
+    },
+  };
 }

@@ -129,13 +129,15 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
         return { status: 400, body: { error: redeemed.error, error_description: redeemed.description } };
       const { grant } = redeemed;
       const access = sim.issue(grant, 'access', sim.policy.accessTtlS);
-      const refresh = sim.issue(grant, 'refresh', sim.policy.refreshTtlS);
+      // A repeat consent may come back without a refresh token (knob issueRefreshToken = 0).
+      const refresh =
+        sim.knobs.issueRefreshToken === 0 ? undefined : sim.issue(grant, 'refresh', sim.policy.refreshTtlS);
       return {
         status: 200,
         body: {
           access_token: access.value,
           expires_in: sim.policy.accessTtlS,
-          refresh_token: refresh.value,
+          ...(refresh ? { refresh_token: refresh.value } : {}),
           scope: grant.scopes.join(' '),
           token_type: 'Bearer',
           ...(grant.scopes.includes('openid') ? { id_token: idToken(grant.accountId, redeemed.nonce) } : {}),
@@ -233,6 +235,7 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
   const seed = () => {
     ledger.clear();
     sim.knobs.dailyUnits = 10_000;
+    sim.knobs.issueRefreshToken = 1;
     sim.addAccount({
       id: numericId(21),
       name: id === 'youtube' ? 'Simulated Channel' : 'Sim User',
