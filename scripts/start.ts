@@ -89,7 +89,29 @@ try {
     log(`using the Temporal server at ${config.temporal.address}`);
   }
 
-  // 3. Workflow bundle once, then one worker per task queue and the API.
+  // 3. Platform simulators, when SIMULATOR_URL is local and nothing answers there.
+  const simUrl = new URL(config.simulatorUrl);
+  const simAnswers = await fetch(`${config.simulatorUrl}/_admin/health`).then(
+    (r) => r.ok,
+    () => false,
+  );
+  if (!simAnswers && ['127.0.0.1', 'localhost'].includes(simUrl.hostname)) {
+    run('simulators', 'simulators/main.ts', { SIMULATOR_PORT: simUrl.port || '80', SIMULATOR_HOST: simUrl.hostname });
+    for (
+      let i = 0;
+      !(await fetch(`${config.simulatorUrl}/_admin/health`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    ) {
+      if (i > 40) throw new Error(`the simulators did not start at ${config.simulatorUrl}`);
+      await sleep(250);
+    }
+    log(`platform simulators on ${config.simulatorUrl}`);
+  }
+
+  // 4. Workflow bundle once, then one worker per task queue and the API.
   await buildWorkflowBundle(config.workflowBundlePath);
   const metricsUrls: string[] = [];
   // Worker metrics ports count up from WORKER_METRICS_PORT (9464 by default), one per task queue.
@@ -101,7 +123,7 @@ try {
   });
   run('api', 'api/main.ts', { WORKER_METRICS_URLS: env.WORKER_METRICS_URLS ?? metricsUrls.join(',') });
 
-  // 4. Wait for readiness.
+  // 5. Wait for readiness.
   const api = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   let last = '';
   for (let i = 0; ; i++) {
@@ -122,6 +144,7 @@ try {
     API docs       ${api}/docs   (OpenAPI: ${api}/docs/json)
     Readiness      ${api}/health/ready
     Temporal UI    ${uiUrl}
+    Simulators     ${config.simulatorUrl}/_admin/platforms   (platforms without credentials use them)
     Logs           ${path.relative(PROJECT_ROOT, logDir)}/
 
   Create an account (returns a session token):
@@ -130,6 +153,10 @@ try {
   Then an API token:
     curl -s -X POST ${api}/v1/tokens -H 'authorization: Bearer <session token>' \\
       -H 'content-type: application/json' -d '{"name":"cli"}'
+
+  Connect a simulated account (any of youtube, instagram, facebook, tiktok, linkedin, x, threads,
+  whatsapp): POST /v1/workspaces/<id>/connections {"platform":"x"} in /docs, open the authorizeUrl it
+  returns in a browser; the simulator consents and redirects to the callback.
 
   Ctrl-C stops everything.
 `);

@@ -1,7 +1,9 @@
 // Properties that must hold for every route, driven by the OpenAPI document the routes generate,
 // so a new route is covered the moment it is added.
+
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../simulators/server.ts';
 import {
   bearer,
   createTestSystem,
@@ -12,6 +14,7 @@ import {
   type TestSystem,
   uniqueEmail,
 } from '../helpers.ts';
+import { consent } from '../platforms/contract.ts';
 
 type Schema = {
   type?: string;
@@ -92,6 +95,7 @@ interface Tenant {
   workspaceId: string;
   invitationId: string;
   tokenId: string;
+  connectionId: string;
 }
 
 async function tenant(label: string): Promise<Tenant> {
@@ -105,7 +109,22 @@ async function tenant(label: string): Promise<Tenant> {
     headers: bearer(user.token),
     payload: { name: 'ci' },
   });
-  return { user, workspaceId, invitationId: invite.json().invitation.id, tokenId: token.json().id };
+  const start = await sys.app.inject({
+    method: 'POST',
+    url: `/v1/workspaces/${workspaceId}/connections`,
+    headers: bearer(user.token),
+    payload: { platform: 'x' },
+  });
+  const query = await consent(start.json().authorizeUrl);
+  const connection = await sys.app.inject({ method: 'GET', url: `/v1/connections/callback?${query}` });
+  expect(connection.statusCode).toBe(200);
+  return {
+    user,
+    workspaceId,
+    invitationId: invite.json().invitation.id,
+    tokenId: token.json().id,
+    connectionId: connection.json().id,
+  };
 }
 
 const idsOf = (t: Tenant) => ({
@@ -113,19 +132,26 @@ const idsOf = (t: Tenant) => ({
   invitationId: t.invitationId,
   userId: t.user.id,
   tokenId: t.tokenId,
+  connectionId: t.connectionId,
 });
 
 let a: Tenant;
 let b: Tenant;
 
+let sim: Simulator;
+
 beforeAll(async () => {
-  sys = await createTestSystem();
+  sim = await startSimulator();
+  sys = await createTestSystem({ SIMULATOR_URL: sim.url });
   await sys.startWorker();
   ops = operations(sys.app.swagger() as never);
   a = await tenant('tenant-a');
   b = await tenant('tenant-b');
 });
-afterAll(() => sys.close());
+afterAll(async () => {
+  await sys.close();
+  await sim.close();
+});
 
 describe('every route', () => {
   it('is found in the OpenAPI document (account, token, workspace, member and invitation routes)', () => {

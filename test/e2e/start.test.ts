@@ -48,7 +48,8 @@ const alive = (pid: number) => {
 describe('npm start', () => {
   it('reaches readiness, serves docs and the Temporal UI, and Ctrl-C stops everything', async () => {
     // Free ports instead of the defaults (3000, 7233, 8233), so a running `npm start` does not collide.
-    const [apiPort, temporalPort, uiPort, metricsPort] = [
+    const [apiPort, temporalPort, uiPort, metricsPort, simPort] = [
+      await freePort(),
       await freePort(),
       await freePort(),
       await freePort(),
@@ -62,6 +63,8 @@ describe('npm start', () => {
         TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
         TEMPORAL_UI_PORT: String(uiPort),
         PORT: String(apiPort),
+        PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+        SIMULATOR_URL: `http://127.0.0.1:${simPort}`,
         WORKER_METRICS_PORT: String(metricsPort),
         WORKFLOW_BUNDLE_PATH: path.join(dataDir, 'workflow-bundle.js'),
         TASK_QUEUE_CORE: 'switchboard-core',
@@ -98,6 +101,9 @@ describe('npm start', () => {
         '/v1/workspaces',
         '/v1/workspaces/{workspaceId}/members',
         '/v1/workspaces/{workspaceId}/invitations',
+        '/v1/workspaces/{workspaceId}/connections',
+        '/v1/connections/callback',
+        '/v1/auth/google/start',
       ]) {
         expect(Object.keys(doc.paths)).toContain(route);
       }
@@ -105,12 +111,34 @@ describe('npm start', () => {
       expect((await fetch(`http://127.0.0.1:${uiPort}/`)).status).toBe(200);
       const metrics = await (await fetch(`${api}/metrics`)).text();
       expect(metrics).toMatch(/^temporal_\w+\{.*worker="core"/m);
+      expect(output).toContain(`Simulators     http://127.0.0.1:${simPort}`);
 
-      const started = descendants(child.pid!);
-      expect(started.length).toBeGreaterThanOrEqual(3); // dev server, worker, API
+      // A newcomer's first connection: a simulated X account, the browser following the redirects.
+      const post = async (url: string, body: unknown, token?: string) =>
+        (
+          await fetch(`${api}${url}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+            body: JSON.stringify(body),
+          })
+        ).json() as Promise<Record<string, any>>;
+      const account = await post('/v1/accounts', {
+        email: 'e2e@example.com',
+        password: 'a long passphrase',
+        name: 'E2E',
+      });
+      const token = account.session.token as string;
+      const workspace = await post('/v1/workspaces', { name: 'E2E' }, token);
+      const started = await post(`/v1/workspaces/${workspace.id}/connections`, { platform: 'x' }, token);
+      const connected = await fetch(started.authorizeUrl as string);
+      expect(connected.status).toBe(200);
+      expect(await connected.json()).toMatchObject({ platform: 'x', status: 'active' });
+
+      const processes = descendants(child.pid!);
+      expect(processes.length).toBeGreaterThanOrEqual(4); // dev server, simulators, worker, API
       process.kill(-child.pid!, 'SIGINT');
       expect(await exited).toBe(0);
-      expect(started.filter(alive)).toEqual([]);
+      expect(processes.filter(alive)).toEqual([]);
       await expect(fetch(`${api}/health/live`)).rejects.toThrow();
     } finally {
       if (child.exitCode === null) {

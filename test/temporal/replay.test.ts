@@ -10,8 +10,12 @@ const root = path.join(import.meta.dirname, '..', 'histories');
 const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
 
 describe('recorded workflow histories', () => {
-  it('exist for the invitation workflow', () => {
-    expect(files.filter((f) => f.startsWith('invitationWorkflow')).length).toBeGreaterThanOrEqual(3);
+  it.each([
+    ['invitationWorkflow', 3],
+    ['connectWorkflow', 8],
+    ['connectionWorkflow', 8],
+  ] as const)('exist for %s', (workflowType, atLeast) => {
+    expect(files.filter((f) => f.startsWith(workflowType)).length).toBeGreaterThanOrEqual(atLeast);
   });
 
   it.each(files)('%s replays deterministically', async (file) => {
