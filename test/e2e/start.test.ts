@@ -121,7 +121,7 @@ describe('npm start', () => {
             headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
             body: JSON.stringify(body),
           })
-        ).json() as Promise<Record<string, any>>;
+        ).json() as Promise<{ id: string; authorizeUrl: string; session: { token: string } }>;
       const account = await post('/v1/accounts', {
         email: 'e2e@example.com',
         password: 'a long passphrase',

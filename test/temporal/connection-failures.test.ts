@@ -7,7 +7,16 @@ import { rotateKeys } from '../../lib/rotate-keys.ts';
 import { encryptSecret, keyIdOf, openJson } from '../../lib/vault.ts';
 import type { TokenSet } from '../../platforms/types.ts';
 import { type Simulator, startSimulator } from '../../simulators/server.ts';
-import { bearer, createTestSystem, createWorkspace, signUp, sql, type TestSystem, testEnv } from '../helpers.ts';
+import {
+  bearer,
+  createTestSystem,
+  createWorkspace,
+  eventually,
+  signUp,
+  sql,
+  type TestSystem,
+  testEnv,
+} from '../helpers.ts';
 import { admin, consent } from '../platforms/contract.ts';
 
 // How connections fail: dead grants, throttling, server errors, bad OAuth callbacks, and keys.
@@ -135,6 +144,29 @@ describe('dead grants', () => {
     expect(second.accessToken).not.toBe(first.accessToken);
     expect(second.refreshToken).toBe(first.refreshToken);
     expect((await refresh(o, conn.id)).json().outcome).toBe('refreshed');
+  });
+});
+
+describe('refresh ahead of expiry', () => {
+  it('the connection workflow refreshes on its own before the token expires', async () => {
+    await admin(sim, 'PATCH', '/youtube/policy', { accessTtlS: 10 });
+    try {
+      const o = await owner();
+      const conn = await connect(o, 'youtube');
+      const expiresAt = Date.parse(conn.tokenExpiresAt);
+      const refreshed = await eventually(async () => {
+        const [row] = await sql<{ last_refreshed_at: string | null }>(
+          sys.orm,
+          'select last_refreshed_at from connections where id = ?',
+          [conn.id],
+        );
+        return row?.last_refreshed_at;
+      }, 20_000);
+      // Planned at 80 % of the token's life: before it expires, not after.
+      expect(new Date(refreshed as string).getTime()).toBeLessThan(expiresAt);
+    } finally {
+      await admin(sim, 'PATCH', '/youtube/policy', { accessTtlS: 3599 });
+    }
   });
 });
 
