@@ -310,7 +310,8 @@ export class PlatformSim {
     if (!entry) return { error: 'invalid_grant', description: 'Malformed auth code.' };
     if (entry.usedAt) {
       // RFC 6749 §4.1.2: a reused code should revoke what it issued.
-      for (const g of this.grants.values()) if (g.id === `grant-${entry.code}`) g.revokedAt = this.clock.now();
+      const issued = this.grants.get(`grant-${entry.code}`);
+      if (issued) issued.revokedAt ??= this.clock.now();
       return { error: 'invalid_grant', description: 'Code was already redeemed.' };
     }
     if (entry.expiresAt <= this.clock.now()) return { error: 'invalid_grant', description: 'Code expired.' };

@@ -18,7 +18,6 @@ import {
 
 // Client-side helpers the API uses to start and steer connect and connection workflows. Every call
 // has a deadline, so a stopped worker becomes a 503 rather than a hung request.
-const CALL_DEADLINE_MS = 10_000;
 /** Connecting waits for the platform twice (exchange, profile), with retries. */
 const CONNECT_DEADLINE_MS = 60_000;
 
@@ -93,8 +92,6 @@ export async function refreshNow(client: Client, taskQueue: string, input: Conne
     }),
   );
 }
-
-export { CALL_DEADLINE_MS };
 
 /** The failure type a connection workflow's update reported, e.g. ConnectionDisconnected. */
 export function connectionUpdateFailure(err: unknown): string | undefined {
