@@ -162,6 +162,38 @@ export interface TokenAuth {
   problem?: 'missing' | 'invalid' | 'expired' | 'revoked' | 'retired';
 }
 
+/**
+ * Something the platform finishes in the background: an Instagram container, a TikTok publish, an X
+ * media upload, a LinkedIn video, a YouTube upload session. It becomes ready once `readyAfterMs` of
+ * simulator time has passed and it has been polled `readyAfterPolls` times, unless it was set to
+ * fail; it expires at `expiresAt`. Each platform maps these phases onto its own status words.
+ */
+export interface SimJob {
+  id: string;
+  kind: string;
+  accountId?: string;
+  createdAt: number;
+  readyAfterMs: number;
+  readyAfterPolls: number;
+  polls: number;
+  expiresAt?: number;
+  /** The platform's failure reason (e.g. FAILED_PROCESSING_VIDEO); the job then ends failed. */
+  failure?: string;
+  /** When the job's result was used (a container published, a video posted). */
+  consumedAt?: number;
+  /** What the job carries: caption, bytes received, the resulting post id, … */
+  data: Record<string, unknown>;
+}
+
+export type JobPhase = 'pending' | 'ready' | 'failed' | 'expired' | 'consumed';
+
+/** Makes the next `remaining` jobs of a kind fail with the platform's reason. */
+export interface JobFailure {
+  kind: string;
+  reason: string;
+  remaining: number;
+}
+
 export interface RateWindow {
   route: string;
   limit: number;
@@ -176,7 +208,7 @@ export interface PlatformSimOptions {
   policy: TokenPolicy;
   tokenPrefix: { access: string; refresh: string };
   /** The platform's throttling answer, e.g. X 429 with x-rate-limit-reset. */
-  throttle(sim: PlatformSim, retryAfterS: number): SimReply;
+  throttle(sim: PlatformSim, retryAfterS: number, route: string): SimReply;
   /** The platform's answer to a plain server error. */
   serverError(sim: PlatformSim, status: number): SimReply;
 }
@@ -195,6 +227,8 @@ export class PlatformSim {
   writes: WriteRecord[] = [];
   faults: Fault[] = [];
   windows: RateWindow[] = [];
+  jobs = new Map<string, SimJob>();
+  jobFailures: JobFailure[] = [];
   /** Platform-specific limits the admin API can change (daily units, publish caps, …). */
   knobs: Record<string, number> = {};
   /** Who consents on the next authorize request, and what they grant. */
@@ -218,6 +252,8 @@ export class PlatformSim {
     this.writes = [];
     this.faults = [];
     for (const w of this.windows) w.hits = [];
+    this.jobs.clear();
+    this.jobFailures = [];
     this.nextConsent = undefined;
   }
 
@@ -378,6 +414,68 @@ export class PlatformSim {
   /** Access and refresh tokens of a grant that are still usable. */
   liveTokens(grantId: string): SimToken[] {
     return [...this.tokens.values()].filter((t) => t.grantId === grantId && this.check(t.value, t.kind).ok);
+  }
+
+  /**
+   * Starts background work. Durations and poll counts come from the knobs `<kind>Ms` and
+   * `<kind>Polls` (defaults 0: ready at the first look), so tests choose how slow a platform is.
+   */
+  startJob(
+    kind: string,
+    data: Record<string, unknown>,
+    opts: { id?: string; accountId?: string; ttlMs?: number } = {},
+  ): SimJob {
+    const now = this.clock.now();
+    const failure = this.jobFailures.find((f) => f.kind === kind && f.remaining > 0);
+    if (failure) failure.remaining--;
+    this.jobFailures = this.jobFailures.filter((f) => f.remaining > 0);
+    const job: SimJob = {
+      id: opts.id ?? numericId(17),
+      kind,
+      accountId: opts.accountId,
+      createdAt: now,
+      readyAfterMs: this.knobs[`${kind}Ms`] ?? 0,
+      readyAfterPolls: this.knobs[`${kind}Polls`] ?? 0,
+      polls: 0,
+      expiresAt: opts.ttlMs === undefined ? undefined : now + opts.ttlMs,
+      failure: failure?.reason,
+      data,
+    };
+    this.jobs.set(job.id, job);
+    return job;
+  }
+
+  /** Where a job stands now; `poll` counts this look as a status poll. */
+  jobPhase(job: SimJob, opts: { poll?: boolean } = {}): JobPhase {
+    if (opts.poll) job.polls++;
+    const now = this.clock.now();
+    if (job.consumedAt !== undefined) return 'consumed';
+    if (job.expiresAt !== undefined && job.expiresAt <= now) return 'expired';
+    if (now - job.createdAt < job.readyAfterMs || job.polls < job.readyAfterPolls) return 'pending';
+    return job.failure ? 'failed' : 'ready';
+  }
+
+  /**
+   * A rolling publish cap (Instagram's content_publishing_limit, Threads' threads_publishing_limit):
+   * writes of `route` by the account within `windowMs`, against the knob's total.
+   */
+  capUsage(route: string, accountId: string, windowMs: number): { used: number; oldestAt?: number } {
+    const since = this.clock.now() - windowMs;
+    const inWindow = this.writes.filter((w) => w.route === route && w.accountId === accountId && w.at > since);
+    return { used: inWindow.length, oldestAt: inWindow[0]?.at };
+  }
+
+  /** A grant and access token minted without the OAuth dance, for tests and benchmarks of API calls. */
+  mintToken(accountId: string, scopes: string[] = []): SimToken {
+    const grant: Grant = {
+      id: `grant-admin-${randomBytes(8).toString('hex')}`,
+      accountId,
+      clientId: this.opts.clientId,
+      scopes,
+      createdAt: this.clock.now(),
+    };
+    this.grants.set(grant.id, grant);
+    return this.issue(grant, 'access', this.policy.accessTtlS);
   }
 
   /** Consumes the first matching fault for a route, if any. */

@@ -130,10 +130,12 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
     }
     let reply: SimReply;
     if (fault?.kind === 'http') reply = sim.opts.serverError(sim, fault.status ?? 503);
-    else if (fault?.kind === 'throttle') reply = sim.opts.throttle(sim, fault.retryAfterS ?? 60);
+    else if (fault?.kind === 'throttle') reply = sim.opts.throttle(sim, fault.retryAfterS ?? 60, route.name);
     else {
       const limited = sim.hitWindow(route.name);
-      reply = limited?.retryAfterS ? sim.opts.throttle(sim, limited.retryAfterS) : await route.handler(simReq);
+      reply = limited?.retryAfterS
+        ? sim.opts.throttle(sim, limited.retryAfterS, route.name)
+        : await route.handler(simReq);
     }
     if (fault?.kind === 'drop_after') {
       call.status = reply.status;
@@ -238,6 +240,23 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
       }
       case 'GET grants':
         return ok(accountGrants(u.searchParams.get('accountId') ?? undefined));
+      case 'POST tokens': {
+        const account = sim.accounts.get(String(body.accountId ?? sim.firstAccount().id));
+        if (!account) return bad('unknown accountId');
+        const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : [];
+        return ok({ accountId: account.id, accessToken: sim.mintToken(account.id, scopes).value });
+      }
+      case 'GET jobs':
+        return ok([...sim.jobs.values()].map((j) => ({ ...j, phase: sim.jobPhase(j) })));
+      case 'POST jobs/fail': {
+        if (typeof body.kind !== 'string' || typeof body.reason !== 'string')
+          return bad('kind and reason are required');
+        const job = typeof body.id === 'string' ? sim.jobs.get(body.id) : undefined;
+        if (body.id !== undefined && !job) return bad('unknown job id');
+        if (job) job.failure = body.reason;
+        else sim.jobFailures.push({ kind: body.kind, reason: body.reason, remaining: Number(body.count ?? 1) });
+        return ok({ failing: job ? [job.id] : [], upcoming: sim.jobFailures });
+      }
       case 'GET tokens':
         return ok([...sim.tokens.values()].map((t) => ({ ...t, usable: sim.check(t.value, t.kind).ok })));
       case 'GET calls': {

@@ -159,7 +159,7 @@ export function createLinkedInSim(clock: Clock) {
     if (!auth.grant.scopes.includes('openid')) {
       return serviceError(403, 100, 'ACCESS_DENIED', 'Not enough permissions to access: userinfo.GET.NO_VERSION');
     }
-    if (overDailyLimit()) return sim.opts.throttle(sim, 0);
+    if (overDailyLimit()) return sim.opts.throttle(sim, 0, 'userinfo');
     const a = auth.account;
     const scopes = auth.grant.scopes;
     const [given = a.name, ...family] = a.name.split(' ');
