@@ -22,6 +22,8 @@ export interface SimRequest {
   query: URLSearchParams;
   headers: Record<string, string | string[] | undefined>;
   rawBody: string;
+  /** The body as received, for byte uploads (video chunks, images). */
+  bytes: Buffer;
   /** Form body, or the query string for GET-style token calls. */
   form: URLSearchParams;
   json: Record<string, unknown> | undefined;

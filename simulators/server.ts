@@ -39,11 +39,12 @@ const FACTORIES = {
 
 const FAULT_KINDS: FaultKind[] = ['http', 'throttle', 'drop', 'delay', 'drop_after', 'error_after'];
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
+const readBody = async (req: IncomingMessage) => (await readBytes(req)).toString('utf8');
 
 function send(res: ServerResponse, reply: SimReply, clock: Clock): void {
   const headers: Record<string, string> = { date: new Date(clock.now()).toUTCString(), ...reply.headers };
@@ -84,7 +85,8 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
       send(res, { status: 404, body: { error: `no simulated route ${req.method} ${path}` } }, clock);
       return;
     }
-    const rawBody = await readBody(req);
+    const bytes = await readBytes(req);
+    const rawBody = bytes.toString('utf8');
     const contentType = String(req.headers['content-type'] ?? '');
     let json: Record<string, unknown> | undefined;
     if (contentType.includes('json') && rawBody) {
@@ -106,6 +108,7 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
       query: u.searchParams,
       headers: req.headers,
       rawBody,
+      bytes,
       form,
       json,
       params: match(path, route.path) ?? {},
