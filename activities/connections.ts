@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode, type MikroORM } from '@mikro-orm/core';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { Connection, ConnectionTokens, Notice, OAuthState, type RevokeOutcome, User } from '../db/entities/index.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 import { audit } from '../lib/audit.ts';
@@ -10,6 +10,7 @@ import { decryptSecret, openJson, sealJson } from '../lib/vault.ts';
 import { PlatformError } from '../platforms/errors.ts';
 import type { Adapters } from '../platforms/index.ts';
 import type { PlatformId, TokenSet } from '../platforms/types.ts';
+import { beating } from './heartbeat.ts';
 import { platformFailure } from './platform-failure.ts';
 
 // Connection activities. Tokens are decrypted only here, used for one platform call, and written
@@ -37,17 +38,6 @@ function revive(stored: StoredTokens): TokenSet {
     expiresAt: stored.expiresAt ? new Date(stored.expiresAt) : undefined,
     refreshExpiresAt: stored.refreshExpiresAt ? new Date(stored.refreshExpiresAt) : undefined,
   };
-}
-
-/** Heartbeats while a platform call runs, so a killed worker's attempt is retried within seconds. */
-async function beating<T>(fn: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => Context.current().heartbeat(), 1000);
-  try {
-    Context.current().heartbeat();
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 export type RefreshOutcome =

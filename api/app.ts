@@ -13,9 +13,11 @@ import { metricsPlugin } from './plugins/metrics.ts';
 import { requestLogPlugin } from './plugins/request-log.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { connectionRoutes } from './routes/connections.ts';
+import { exportsRoutes } from './routes/exports.ts';
 import { googleAuthRoutes } from './routes/google-auth.ts';
 import { invitationRoutes } from './routes/invitations.ts';
 import { memberRoutes } from './routes/members.ts';
+import { metaRoutes } from './routes/meta.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
@@ -98,6 +100,8 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     memberRoutes,
     invitationRoutes,
     connectionRoutes,
+    metaRoutes,
+    exportsRoutes,
   ]) {
     await app.register(routes, { prefix: '/v1' });
   }

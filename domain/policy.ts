@@ -43,6 +43,21 @@ export const defaultPolicy = {
     /** Iterations of the connection loop before continueAsNew keeps its history short. */
     iterationsPerRun: 200,
   },
+  privacy: {
+    /** The 30-day recovery grace of an account deletion (first-party data only). */
+    graceMs: 30 * DAY,
+    /** Purge within 48 h of the end of the grace. */
+    purgeWithinMs: 48 * HOUR,
+    /** YouTube: 7 calendar days; Meta: "promptly", held to the same 7-day target. */
+    platformDeadlineMs: 7 * DAY,
+    atRiskBeforeMs: 1 * DAY,
+    signedRequestMaxAgeMs: 1 * HOUR,
+    exportLinkTtlMs: 24 * HOUR,
+    stepRetryInitialMs: 1 * SECOND,
+    stepRetryMaxMs: 10 * MINUTE,
+    /** Rows per statement when a deletion or a sweep works through a table. */
+    batchSize: 5000,
+  },
   /** A poller seen within this window counts as a live worker (long polls last up to ~70 s). */
   workerPollerFreshMs: 2 * MINUTE,
 } as const;

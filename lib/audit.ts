@@ -29,7 +29,22 @@ export type AuditAction =
   | 'connection.needs_reconnect'
   | 'connection.disconnect_requested'
   | 'connection.disconnected'
-  | 'vault.rotated';
+  | 'vault.rotated'
+  | 'deletion.requested'
+  | 'deletion.started'
+  | 'deletion.step'
+  | 'deletion.refused'
+  | 'deletion.at_risk'
+  | 'deletion.overdue'
+  | 'deletion.cancelled'
+  | 'deletion.completed'
+  | 'legal_hold.placed'
+  | 'legal_hold.released'
+  | 'export.requested'
+  | 'export.completed'
+  | 'export.downloaded'
+  | 'audit.verified'
+  | 'meta.deauthorized';
 
 export interface AuditEntry {
   action: AuditAction;

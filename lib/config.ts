@@ -42,6 +42,27 @@ export interface Config {
   googleSignIn: AdapterConfig;
   keyRing: KeyRing;
   oauthStateTtlMs: number;
+  privacy: PrivacyPolicy;
+  /** Where at-risk and overdue deletion alerts are mailed; empty: in-app alerts only. */
+  complianceEmail: string;
+}
+
+/** Deletion and export durations (policy values; tests pass short ones). */
+export interface PrivacyPolicy {
+  /** Account deletion: how long the account can still be restored. */
+  graceMs: number;
+  /** First-party data is purged at most this long after the grace ends. */
+  purgeWithinMs: number;
+  /** Platform data (YouTube, Meta and the rest): deleted within this of the request. */
+  platformDeadlineMs: number;
+  /** A request still open this long before its due date is at risk. */
+  atRiskBeforeMs: number;
+  /** Meta signed requests older (or further in the future) than this are refused. */
+  signedRequestMaxAgeMs: number;
+  exportLinkTtlMs: number;
+  /** Backoff of a failing deletion step (it retries until it succeeds; the deadline monitor reports). */
+  stepRetryInitialMs: number;
+  stepRetryMaxMs: number;
 }
 
 /** Sign-in with Google plus one entry per platform: client id, secret and base URL. */
@@ -124,6 +145,35 @@ export const ENV_VARS = {
   ],
   PLATFORM_TIMEOUT_MS: [String(defaultPolicy.platformTimeoutMs), 'Timeout of one call to a platform.'],
   NODE_ENV: ['', '`production` makes TOKEN_KEYS mandatory.'],
+  DELETION_GRACE_SECONDS: [
+    String(defaultPolicy.privacy.graceMs / SECOND),
+    'Account deletion: recovery grace (capped so the purge lands within a calendar month).',
+  ],
+  DELETION_PURGE_WITHIN_SECONDS: [
+    String(defaultPolicy.privacy.purgeWithinMs / SECOND),
+    'Account deletion: first-party data is purged within this after the grace.',
+  ],
+  DELETION_PLATFORM_DEADLINE_SECONDS: [
+    String(defaultPolicy.privacy.platformDeadlineMs / SECOND),
+    'Deadline for deleting platform data (YouTube 7 days; Meta "promptly", 7-day target).',
+  ],
+  DELETION_AT_RISK_SECONDS: [
+    String(defaultPolicy.privacy.atRiskBeforeMs / SECOND),
+    'An open deletion request this close to its due date is flagged at risk.',
+  ],
+  META_SIGNED_REQUEST_MAX_AGE_SECONDS: [
+    String(defaultPolicy.privacy.signedRequestMaxAgeMs / SECOND),
+    'Meta deletion/deauthorize callbacks with an older issued_at are refused.',
+  ],
+  EXPORT_LINK_TTL_SECONDS: [
+    String(defaultPolicy.privacy.exportLinkTtlMs / SECOND),
+    'How long an export download link works.',
+  ],
+  DELETION_RETRY_MAX_SECONDS: [
+    String(defaultPolicy.privacy.stepRetryMaxMs / SECOND),
+    'Longest wait between retries of a failing deletion step.',
+  ],
+  COMPLIANCE_EMAIL: ['', 'Address that receives at-risk and overdue deletion alerts.'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 type EnvName = keyof typeof ENV_VARS;
@@ -238,6 +288,17 @@ export function loadConfig(env: Env = process.env): Config {
     googleSignIn: adapterConfig(env, 'google', simulatorUrl, timeoutMs),
     keyRing,
     oauthStateTtlMs: int(env, 'OAUTH_STATE_TTL_MINUTES', 1, 60) * MINUTE,
+    privacy: {
+      graceMs: int(env, 'DELETION_GRACE_SECONDS', 0) * SECOND,
+      purgeWithinMs: int(env, 'DELETION_PURGE_WITHIN_SECONDS', 1) * SECOND,
+      platformDeadlineMs: int(env, 'DELETION_PLATFORM_DEADLINE_SECONDS', 1) * SECOND,
+      atRiskBeforeMs: int(env, 'DELETION_AT_RISK_SECONDS', 0) * SECOND,
+      signedRequestMaxAgeMs: int(env, 'META_SIGNED_REQUEST_MAX_AGE_SECONDS', 1) * SECOND,
+      exportLinkTtlMs: int(env, 'EXPORT_LINK_TTL_SECONDS', 1) * SECOND,
+      stepRetryInitialMs: defaultPolicy.privacy.stepRetryInitialMs,
+      stepRetryMaxMs: int(env, 'DELETION_RETRY_MAX_SECONDS', 1) * SECOND,
+    },
+    complianceEmail: read(env, 'COMPLIANCE_EMAIL'),
   };
 }
 

@@ -73,7 +73,7 @@ export async function disconnect(
   client: Client,
   taskQueue: string,
   input: ConnectionInput,
-  byUserId: string,
+  byUserId: string | null,
 ): Promise<DisconnectResult> {
   // Revoking retries with backoff, so this may take a while; the deadline covers the usual case.
   return client.withDeadline(Date.now() + CONNECT_DEADLINE_MS, () =>

@@ -3,6 +3,8 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 
 // Accounts and their credentials. Only hashes of secrets are stored (see lib/secrets.ts).
 
+export const INSTANCE_ROLES = ['compliance'] as const;
+
 export const User = defineEntity({
   name: 'User',
   tableName: 'users',
@@ -16,6 +18,10 @@ export const User = defineEntity({
     name: p.string().length(200),
     /** bcrypt; null for accounts that only sign in with Google. */
     passwordHash: p.string().length(100).nullable(),
+    /** Instance-wide role beyond workspaces: compliance staff see every deletion request. */
+    instanceRole: p.enum(INSTANCE_ROLES).nullable(),
+    /** Set while the account waits out its deletion grace: sign-in refuses it and sessions are gone. */
+    pendingDeletionId: p.uuid().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

@@ -1,10 +1,12 @@
 import { ApiToken, LoginThrottle, Session, User } from './accounts.ts';
 import { Connection, ConnectionTokens, Notice, OAuthState, UserIdentity } from './connections.ts';
+import { ComplianceAlert, DataExport, DeletionRequest, DeletionStep, LegalHold } from './privacy.ts';
 import { AuditEvent, RequestLog } from './records.ts';
 import { Invitation, Membership, Workspace } from './workspaces.ts';
 
 export * from './accounts.ts';
 export * from './connections.ts';
+export * from './privacy.ts';
 export * from './records.ts';
 export * from './workspaces.ts';
 
@@ -23,4 +25,9 @@ export const ALL_ENTITIES = [
   ConnectionTokens,
   Notice,
   UserIdentity,
+  DeletionRequest,
+  DeletionStep,
+  LegalHold,
+  ComplianceAlert,
+  DataExport,
 ];

@@ -20,7 +20,11 @@ export const RequestLog = defineEntity({
 });
 export type RequestLog = InferEntity<typeof RequestLog>;
 
-/** Security-relevant events. Ids only in `details`, never e-mail addresses, tokens or bodies. */
+/**
+ * Security-relevant events and every deletion step. Ids only in `details`, never e-mail addresses,
+ * tokens or bodies. Append-only and hash-chained: a trigger (see the privacy migration) gives each
+ * row the next gapless `position`, the previous row's hash and its own, and refuses UPDATE and DELETE.
+ */
 export const AuditEvent = defineEntity({
   name: 'AuditEvent',
   tableName: 'audit_events',
@@ -38,6 +42,9 @@ export const AuditEvent = defineEntity({
     targetId: p.string().length(64).nullable(),
     requestId: p.string().length(64).nullable(),
     details: p.json<Record<string, string | number | boolean | null>>().nullable(),
+    position: p.bigint().nullable().unique(),
+    prevHash: p.string().length(64).nullable(),
+    hash: p.string().length(64).nullable(),
   },
 });
 export type AuditEvent = InferEntity<typeof AuditEvent>;

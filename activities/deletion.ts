@@ -1,0 +1,492 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import {
+  Connection,
+  DeletionRequest,
+  type DeletionRisk,
+  type DeletionStatus,
+  type StepResult,
+  type StepStatus,
+  User,
+} from '../db/entities/index.ts';
+import { reachedBy, type Subject } from '../domain/deletion-graph.ts';
+import { defaultPolicy } from '../domain/policy.ts';
+import { audit } from '../lib/audit.ts';
+import type { Config } from '../lib/config.ts';
+import type { Mailer } from '../lib/mailer.ts';
+import type { PlatformId } from '../platforms/types.ts';
+import { connectionInput, connectionUpdateFailure, disconnect } from '../workflows/connection.client.ts';
+import type { ConnectionRef, DeletionPlan } from '../workflows/deletion.messages.ts';
+import { beating } from './heartbeat.ts';
+
+// The deletion workflow's side effects. Each step writes its evidence (rows per table, upstream
+// answers) to deletion_steps and the audit chain; deleting rows and counting them happen in the same
+// transaction, so a retried or re-run step adds exactly what it removed and never counts twice.
+
+export interface DeletionDeps {
+  orm: MikroORM;
+  config: Config;
+  temporal: Client;
+  mailer: Mailer;
+}
+
+const RISK_RANK: Record<DeletionRisk, number> = { on_track: 0, at_risk: 1, overdue: 2 };
+const DONE: DeletionStatus[] = ['completed', 'completed_with_exceptions', 'cancelled', 'refused'];
+
+type Sql = { execute<T = unknown>(sql: string, params?: unknown[], method?: 'all' | 'get' | 'run'): Promise<T> };
+
+function sqlOf(em: EntityManager): Sql {
+  const conn = em.getConnection();
+  const ctx = em.getTransactionContext();
+  return {
+    execute: <T>(sql: string, params: unknown[] = [], method: 'all' | 'get' | 'run' = 'all') =>
+      conn.execute(sql, params, method, ctx) as Promise<T>,
+  };
+}
+
+const affected = (res: unknown) => (res as { affectedRows?: number }).affectedRows ?? 0;
+
+/** Adds counts to a step's result (the step row is locked by the caller's transaction). */
+function mergeCounts(into: Record<string, number> = {}, add: Record<string, number>): Record<string, number> {
+  const out = { ...into };
+  for (const [k, v] of Object.entries(add)) if (v) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+export function createDeletionActivities(deps: DeletionDeps) {
+  const { orm, config } = deps;
+  const em = () => orm.em.fork();
+  const batch = defaultPolicy.privacy.batchSize;
+
+  async function request(tx: EntityManager, requestId: string): Promise<DeletionRequest> {
+    const r = await tx.findOne(DeletionRequest, requestId);
+    if (!r) throw ApplicationFailure.nonRetryable(`deletion request ${requestId} does not exist`, 'UnknownRequest');
+    return r;
+  }
+
+  /** Opens (or re-opens) a step; undefined when it already finished, so a re-run skips it. */
+  async function openStep(tx: EntityManager, requestId: string, name: string): Promise<StepResult | undefined> {
+    const [row] = await sqlOf(tx).execute<{ status: StepStatus; result: StepResult | null }[]>(
+      `insert into deletion_steps (id, request_id, name, status, attempts, started_at)
+         values (gen_random_uuid(), ?, ?, 'running', 1, now())
+         on conflict (request_id, name) do update set attempts = deletion_steps.attempts + 1
+         returning status, result`,
+      [requestId, name],
+    );
+    if (!row || (row.status !== 'running' && row.status !== 'failed')) return undefined;
+    return row.result ?? {};
+  }
+
+  async function closeStep(
+    tx: EntityManager,
+    req: DeletionRequest,
+    name: string,
+    status: StepStatus,
+    result: StepResult,
+    error: string | null = null,
+  ): Promise<void> {
+    await sqlOf(tx).execute(
+      `update deletion_steps set status = ?, result = ?::jsonb, error = ?, finished_at = now()
+         where request_id = ? and name = ?`,
+      [status, JSON.stringify(result), error, req.id, name],
+      'run',
+    );
+    const total = (counts?: Record<string, number>) => Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+    audit(tx, {
+      action: 'deletion.step',
+      workspaceId: req.workspaceId,
+      targetType: 'deletion_request',
+      targetId: req.id,
+      details: {
+        step: name,
+        status,
+        rows: total(result.rows),
+        anonymised: total(result.anonymised),
+        objects: result.objects ?? 0,
+      },
+    });
+  }
+
+  /** Active holds that cover a subject: on the subject itself, or on the workspace it lives in. */
+  async function holdsFor(tx: EntityManager, subject: Subject, subjectId: string) {
+    return sqlOf(tx).execute<{ id: string; kind: string; reason: string }[]>(
+      `select id, kind, reason from legal_holds
+        where released_at is null and (
+          (subject_kind = ? and subject_id = ?)
+          or (subject_kind = 'workspace' and ? = 'connection'
+              and subject_id = (select workspace_id::text from connections where id::text = ?)))`,
+      [subject, subjectId, subject, subjectId],
+    );
+  }
+
+  /** Rows a subject still reaches, per table and action (the verification query). */
+  async function remaining(tx: EntityManager, subject: Subject, subjectId: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const { table, reach } of reachedBy(subject)) {
+      const [row] = await sqlOf(tx).execute<{ n: string }[]>(
+        `select count(*)::text as n from ${table.table} where ${reach.where}`,
+        [subjectId],
+      );
+      const n = Number(row?.n ?? 0);
+      if (n) out[`${table.table}${reach.action === 'anonymise' ? ` (${reach.columns?.join(',')})` : ''}`] = n;
+    }
+    return out;
+  }
+
+  async function purgeSubject(requestId: string, subject: Subject, subjectId: string): Promise<StepResult> {
+    const name = `purge:${subject}:${subjectId}`;
+    const opened = await em().transactional(async (tx) => {
+      const req = await request(tx, requestId);
+      const prior = await openStep(tx, requestId, name);
+      if (!prior) return undefined;
+      const holds = await holdsFor(tx, subject, subjectId);
+      if (holds.length) {
+        const retained = holds.map((h) => ({ what: `${subject} ${subjectId}`, reason: `${h.kind} hold ${h.id}: ${h.reason}` }));
+        await closeStep(tx, req, name, 'held', { ...prior, retained });
+        return undefined;
+      }
+      return prior;
+    });
+    if (!opened) return {};
+
+    for (const { table, reach } of reachedBy(subject)) {
+      for (;;) {
+        Context.current().heartbeat(`${name} ${table.table}`);
+        const n = await em().transactional(async (tx) => {
+          const sql = sqlOf(tx);
+          const pick = `select ctid from ${table.table} where ${reach.where} limit ${batch}`;
+          if (reach.action === 'anonymise') {
+            const sets = (reach.columns ?? []).map((c) => `${c} = null`).join(', ');
+            const res = await sql.execute(`update ${table.table} set ${sets} where ctid in (${pick})`, [subjectId], 'run');
+            await addToStep(tx, requestId, name, { anonymised: { [table.table]: affected(res) } });
+            return affected(res);
+          }
+          // Files first: a crash between the two leaves rows whose files are gone, which a re-run
+          // finishes; the other order could leave files nobody points at.
+          let objects = 0;
+          if (table.fileColumn) {
+            const files = await sql.execute<{ p: string | null }[]>(
+              `select ${table.fileColumn} as p from ${table.table} where ctid in (${pick}) for update`,
+              [subjectId],
+            );
+            for (const f of files) {
+              if (!f.p) continue;
+              await rm(path.resolve(config.dataDir, f.p), { force: true });
+              objects++;
+            }
+          }
+          const res = await sql.execute(`delete from ${table.table} where ctid in (${pick})`, [subjectId], 'run');
+          await addToStep(tx, requestId, name, { rows: { [table.table]: affected(res) }, objects });
+          return affected(res);
+        });
+        if (n < batch) break;
+      }
+    }
+    return em().transactional(async (tx) => {
+      const req = await request(tx, requestId);
+      const [row] = await sqlOf(tx).execute<{ result: StepResult | null }[]>(
+        'select result from deletion_steps where request_id = ? and name = ? for update',
+        [requestId, name],
+      );
+      const result = row?.result ?? {};
+      await closeStep(tx, req, name, 'done', result);
+      return result;
+    });
+  }
+
+  async function addToStep(
+    tx: EntityManager,
+    requestId: string,
+    name: string,
+    add: { rows?: Record<string, number>; anonymised?: Record<string, number>; objects?: number },
+  ): Promise<void> {
+    const sql = sqlOf(tx);
+    const [row] = await sql.execute<{ result: StepResult | null }[]>(
+      'select result from deletion_steps where request_id = ? and name = ? for update',
+      [requestId, name],
+    );
+    const prior = row?.result ?? {};
+    const next: StepResult = {
+      ...prior,
+      rows: mergeCounts(prior.rows, add.rows ?? {}),
+      anonymised: mergeCounts(prior.anonymised, add.anonymised ?? {}),
+      objects: (prior.objects ?? 0) + (add.objects ?? 0),
+    };
+    await sql.execute(
+      'update deletion_steps set result = ?::jsonb where request_id = ? and name = ?',
+      [JSON.stringify(next), requestId, name],
+      'run',
+    );
+  }
+
+  return {
+    async beginDeletion(args: { requestId: string }): Promise<DeletionPlan> {
+      return em().transactional(async (tx) => {
+        const req = await request(tx, args.requestId);
+        const base = {
+          kind: req.kind,
+          subjectId: req.subjectId,
+          dueAt: req.dueAt.toISOString(),
+          atRiskAt: new Date(Math.max(req.receivedAt.getTime(), req.dueAt.getTime() - config.privacy.atRiskBeforeMs)).toISOString(),
+          graceEndsAt: req.graceEndsAt?.toISOString() ?? null,
+          connections: [] as ConnectionRef[],
+          workspaces: [] as string[],
+        };
+        if (DONE.includes(req.status)) return { ...base, outcome: req.status === 'refused' ? 'refused' : 'finished' };
+        const sql = sqlOf(tx);
+        const refs = (where: string, param: string) =>
+          sql.execute<{ connectionId: string; workspaceId: string; platform: string }[]>(
+            `select id as "connectionId", workspace_id as "workspaceId", platform from connections where ${where} order by created_at`,
+            [param],
+          );
+        let refusal: string | undefined;
+        switch (req.kind) {
+          case 'connection':
+            base.connections = await refs('id::text = ?', req.subjectId);
+            break;
+          case 'platform_user': {
+            const colon = req.subjectId.indexOf(':');
+            const [platform, externalId] = [req.subjectId.slice(0, colon), req.subjectId.slice(colon + 1)];
+            base.connections = await sql.execute(
+              `select id as "connectionId", workspace_id as "workspaceId", platform from connections
+                where platform = ? and (external_id = ? or external_ids ->> 'userId' = ?) order by created_at`,
+              [platform, externalId, externalId],
+            );
+            break;
+          }
+          case 'workspace':
+            base.connections = await refs('workspace_id::text = ?', req.subjectId);
+            base.workspaces = [req.subjectId];
+            break;
+          case 'account': {
+            // Workspaces the account shares with others stay (its membership goes); a workspace
+            // with nobody else in it goes with the account; being the only owner of a shared one
+            // refuses the request until ownership moves.
+            const rows = await sql.execute<{ workspace_id: string; role: string; others: string; other_owners: string }[]>(
+              `select m.workspace_id, m.role,
+                      (select count(*) from memberships o where o.workspace_id = m.workspace_id and o.user_id <> m.user_id)::text as others,
+                      (select count(*) from memberships o where o.workspace_id = m.workspace_id and o.user_id <> m.user_id and o.role = 'owner')::text as other_owners
+                 from memberships m where m.user_id = ?::uuid`,
+              [req.subjectId],
+            );
+            const blocking = rows.filter((r) => r.role === 'owner' && Number(r.others) > 0 && Number(r.other_owners) === 0);
+            if (blocking.length) refusal = `sole owner of ${blocking.length} shared workspace(s); transfer ownership first`;
+            base.workspaces = rows.filter((r) => Number(r.others) === 0).map((r) => r.workspace_id);
+            for (const w of base.workspaces) base.connections.push(...(await refs('workspace_id::text = ?', w)));
+            break;
+          }
+          case 'file':
+            break;
+        }
+        if (refusal) {
+          req.status = 'refused';
+          req.reason = refusal;
+          req.completedAt = new Date();
+          audit(tx, {
+            action: 'deletion.refused',
+            workspaceId: req.workspaceId,
+            targetType: 'deletion_request',
+            targetId: req.id,
+            details: { kind: req.kind },
+          });
+          return { ...base, outcome: 'refused' };
+        }
+        if (req.status === 'received') {
+          req.status = 'in_progress';
+          req.startedAt = new Date();
+          audit(tx, {
+            action: 'deletion.started',
+            workspaceId: req.workspaceId,
+            targetType: 'deletion_request',
+            targetId: req.id,
+            details: { kind: req.kind, channel: req.channel, rule: req.deadlineRule },
+          });
+        }
+        return { ...base, outcome: 'proceed' };
+      });
+    },
+
+    /** Account: sessions and API tokens die now; sign-in is refused until a restore. */
+    async closeAccess(args: { requestId: string }): Promise<void> {
+      await em().transactional(async (tx) => {
+        const req = await request(tx, args.requestId);
+        const prior = await openStep(tx, req.id, 'access');
+        if (!prior) return;
+        const sql = sqlOf(tx);
+        const sessions = affected(await sql.execute('delete from sessions where user_id = ?::uuid', [req.subjectId], 'run'));
+        const tokens = affected(await sql.execute('delete from api_tokens where user_id = ?::uuid', [req.subjectId], 'run'));
+        await sql.execute('update users set pending_deletion_id = ? where id = ?::uuid', [req.id, req.subjectId], 'run');
+        req.status = 'in_grace';
+        await closeStep(tx, req, 'access', 'done', { rows: { sessions, api_tokens: tokens } });
+      });
+    },
+
+    /** Upstream revoke through the connection's own workflow (the only owner of its tokens). */
+    async revokeConnection(args: { requestId: string; connectionId: string }): Promise<void> {
+      const name = `revoke:${args.connectionId}`;
+      const setup = await em().transactional(async (tx) => {
+        const req = await request(tx, args.requestId);
+        const prior = await openStep(tx, req.id, name);
+        if (!prior) return undefined;
+        return { req, conn: await tx.findOne(Connection, args.connectionId) };
+      });
+      if (!setup) return;
+      const { req, conn } = setup;
+      let outcome: { outcome: string; detail: string | null } | undefined;
+      if (conn && conn.status !== 'disconnected') {
+        try {
+          const result = await beating(() =>
+            disconnect(
+              deps.temporal,
+              config.taskQueues.core,
+              connectionInput(conn.id, conn.workspace, conn.platform as PlatformId),
+              req.requestedBy ?? null,
+            ),
+          );
+          outcome = { outcome: result.outcome, detail: `attempts: ${result.attempts}` };
+        } catch (err) {
+          if (connectionUpdateFailure(err) !== 'ConnectionDisconnected') throw err;
+        }
+      }
+      await em().transactional(async (tx) => {
+        const fresh = await tx.findOne(Connection, args.connectionId);
+        const revocations = fresh
+          ? [
+              {
+                connectionId: fresh.id,
+                platform: fresh.platform,
+                outcome: outcome?.outcome ?? fresh.revokeOutcome ?? 'unknown',
+                detail: outcome?.detail ?? fresh.revokeDetail,
+              },
+            ]
+          : [];
+        await closeStep(
+          tx,
+          await request(tx, req.id),
+          name,
+          fresh ? 'done' : 'skipped',
+          fresh ? { revocations } : { note: 'the connection was already gone' },
+        );
+      });
+    },
+
+    async purge(args: { requestId: string; subject: Subject; subjectId: string }): Promise<StepResult> {
+      return purgeSubject(args.requestId, args.subject, args.subjectId);
+    },
+
+    /**
+     * The post-delete check, as production code: every purged subject must reach zero rows. A
+     * leftover (say, a row written by a request that raced the purge) is purged again, then counted.
+     */
+    async verifyDeletion(args: { requestId: string }): Promise<Record<string, number>> {
+      const steps = await em()
+        .getConnection()
+        .execute<{ name: string }[]>(`select name from deletion_steps where request_id = ? and name like 'purge:%' and status = 'done'`, [
+          args.requestId,
+        ]);
+      const left: Record<string, number> = {};
+      for (const { name } of steps) {
+        const [, subject, subjectId] = name.split(':') as [string, Subject, string];
+        let counts = await remaining(em(), subject, subjectId);
+        if (Object.keys(counts).length) {
+          await em().getConnection().execute(`update deletion_steps set status = 'running' where request_id = ? and name = ?`, [args.requestId, name], 'run');
+          await purgeSubject(args.requestId, subject, subjectId);
+          counts = await remaining(em(), subject, subjectId);
+        }
+        for (const [table, n] of Object.entries(counts)) left[`${subject}:${table}`] = n;
+      }
+      await em().transactional(async (tx) => {
+        const req = await request(tx, args.requestId);
+        await openStep(tx, req.id, 'verify');
+        await closeStep(tx, req, 'verify', Object.keys(left).length ? 'failed' : 'done', { remaining: left });
+      });
+      if (Object.keys(left).length) {
+        throw ApplicationFailure.retryable(`rows still reach the subject: ${JSON.stringify(left)}`, 'DeletionIncomplete');
+      }
+      return left;
+    },
+
+    async finishDeletion(args: { requestId: string }): Promise<DeletionStatus> {
+      return em().transactional(async (tx) => {
+        const req = await request(tx, args.requestId);
+        if (DONE.includes(req.status)) return req.status;
+        const [row] = await sqlOf(tx).execute<{ exceptions: string }[]>(
+          `select count(*)::text as exceptions from deletion_steps where request_id = ?
+             and (status = 'held' or result -> 'revocations' @> '[{"outcome":"revoke_failed"}]')`,
+          [req.id],
+        );
+        req.status = Number(row?.exceptions ?? 0) > 0 ? 'completed_with_exceptions' : 'completed';
+        req.completedAt = new Date();
+        audit(tx, {
+          action: 'deletion.completed',
+          workspaceId: req.workspaceId,
+          targetType: 'deletion_request',
+          targetId: req.id,
+          details: { kind: req.kind, status: req.status, late: req.completedAt > req.dueAt, risk: req.risk },
+        });
+        return req.status;
+      });
+    },
+
+    async markRisk(args: { requestId: string; risk: DeletionRisk }): Promise<void> {
+      const raised = await em().transactional(async (tx) => {
+        const req = await request(tx, args.requestId);
+        if (DONE.includes(req.status) || RISK_RANK[args.risk] <= RISK_RANK[req.risk as DeletionRisk]) return false;
+        req.risk = args.risk;
+        const kind = args.risk === 'overdue' ? 'deletion.overdue' : 'deletion.at_risk';
+        await sqlOf(tx).execute(
+          `insert into compliance_alerts (id, request_id, kind, created_at) values (gen_random_uuid(), ?, ?, now())
+             on conflict (request_id, kind) do nothing`,
+          [req.id, kind],
+          'run',
+        );
+        audit(tx, {
+          action: kind,
+          workspaceId: req.workspaceId,
+          targetType: 'deletion_request',
+          targetId: req.id,
+          details: { kind: req.kind, dueAt: req.dueAt.toISOString() },
+        });
+        return true;
+      });
+      if (raised && config.complianceEmail) {
+        await deps.mailer.send({
+          userId: 'compliance',
+          to: config.complianceEmail,
+          subject: `Deletion request ${args.requestId} is ${args.risk.replace('_', ' ')}`,
+          text: `Deletion request ${args.requestId} is ${args.risk.replace('_', ' ')}. See /v1/compliance/deletion-requests/${args.requestId}.`,
+        });
+      }
+    },
+
+    async setStatus(args: { requestId: string; status: DeletionStatus }): Promise<void> {
+      await em().transactional(async (tx) => {
+        const req = await request(tx, args.requestId);
+        if (!DONE.includes(req.status)) req.status = args.status;
+      });
+    },
+
+    /** A restore within the grace: the account is usable again and nothing first-party was purged. */
+    async cancelDeletion(args: { requestId: string; byUserId: string | null }): Promise<void> {
+      await em().transactional(async (tx) => {
+        const req = await request(tx, args.requestId);
+        if (req.status === 'cancelled') return;
+        req.status = 'cancelled';
+        req.cancelledAt = new Date();
+        await tx.nativeUpdate(User, { id: req.subjectId, pendingDeletionId: req.id }, { pendingDeletionId: null });
+        audit(tx, {
+          action: 'deletion.cancelled',
+          actorId: args.byUserId,
+          targetType: 'deletion_request',
+          targetId: req.id,
+          details: { kind: req.kind },
+        });
+      });
+    },
+  };
+}
+
+export type DeletionActivities = ReturnType<typeof createDeletionActivities>;

@@ -1,0 +1,160 @@
+// The deletion graph: one declaration of every table, how each is reached from a subject, in what
+// order it goes, and whether it is deleted, anonymised or kept with a recorded legal reason. The
+// deletion workflow, the export and the schema test all read this list, so a new table that
+// references a user, workspace or connection fails CI until it is declared here.
+//
+// Reach predicates are SQL over the table with one `?` parameter, the subject id. Entries run in
+// declaration order (children before parents) and each statement deletes in batches.
+
+export const SUBJECTS = ['account', 'workspace', 'connection', 'file'] as const;
+export type Subject = (typeof SUBJECTS)[number];
+
+export interface Reach {
+  /** Rows of this table that belong to the subject. */
+  where: string;
+  /** delete: remove the rows; anonymise: set these columns to NULL and keep the rows. */
+  action: 'delete' | 'anonymise';
+  columns?: string[];
+}
+
+export interface GraphTable {
+  table: string;
+  /** What the table holds, for the certificate and the export's schema document. */
+  describes: string;
+  reach: Partial<Record<Subject, Reach[]>>;
+  /** Kept on purpose: why, and under which rule. Rows are not deleted for any subject. */
+  retained?: string;
+  /** Removed by a retention schedule rather than by subject (see domain/retention.ts). */
+  swept?: string;
+  /** A column holding a path under the data folder: the file goes with its row. */
+  fileColumn?: string;
+  /** Columns never exported (secrets, hashes of secrets, ciphertext). */
+  exportOmit?: string[];
+  /** Framework tables: no personal data, not exported. */
+  system?: boolean;
+}
+
+const del = (where: string): Reach[] => [{ where, action: 'delete' }];
+
+export const DELETION_GRAPH: GraphTable[] = [
+  { table: 'mikro_orm_migrations', describes: 'applied migrations', reach: {}, system: true },
+  {
+    table: 'audit_events',
+    describes: 'security events and deletion steps (ids only)',
+    reach: {},
+    retained:
+      'Append-only, hash-chained proof of what was done (GDPR Art. 5(2) accountability); holds ids and counts, never contents.',
+  },
+  {
+    table: 'deletion_requests',
+    describes: 'the register of deletion requests',
+    reach: {},
+    retained: 'Register of requests and responses, kept at least 24 months in pseudonymous form (CCPA §7101).',
+  },
+  {
+    table: 'deletion_steps',
+    describes: 'per-step evidence of each deletion request',
+    reach: {},
+    retained: 'Execution evidence for the register (counts per table, upstream answers).',
+  },
+  {
+    table: 'compliance_alerts',
+    describes: 'at-risk and overdue notifications about deletion requests',
+    reach: {},
+    retained: 'Part of the request register.',
+  },
+  {
+    table: 'legal_holds',
+    describes: 'legal and moderation holds',
+    reach: {},
+    retained: 'Proof of the legal basis for keeping data (Meta Platform Terms 3.d.ii).',
+  },
+  {
+    table: 'login_throttles',
+    describes: 'failed sign-in counters keyed by a one-way hash of the e-mail or IP address',
+    reach: {},
+    swept: 'login-throttles',
+  },
+  {
+    table: 'data_exports',
+    describes: 'portability exports and their ZIP files',
+    reach: {
+      account: del('requested_by = ?'),
+      workspace: del(`kind = 'workspace' and subject_id = ?::uuid`),
+    },
+    fileColumn: 'path',
+    exportOmit: ['token_hash', 'path'],
+  },
+  {
+    table: 'notices',
+    describes: 'in-app notices',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      connection: del('connection_id = ?'),
+    },
+  },
+  {
+    table: 'connection_tokens',
+    describes: 'encrypted OAuth tokens',
+    reach: {
+      workspace: del('connection_id in (select id from connections where workspace_id = ?)'),
+      connection: del('connection_id = ?'),
+    },
+    exportOmit: ['ciphertext'],
+  },
+  {
+    table: 'oauth_states',
+    describes: 'OAuth starts in flight',
+    reach: { account: del('user_id = ?'), workspace: del('workspace_id = ?') },
+    swept: 'oauth-states',
+    exportOmit: ['state_hash', 'verifier_ciphertext', 'nonce_hash', 'code_ciphertext', 'tokens_ciphertext'],
+  },
+  {
+    table: 'connections',
+    describes: 'connected platform accounts',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      connection: del('id = ?::uuid'),
+      account: [{ where: 'connected_by_id = ?', action: 'anonymise', columns: ['connected_by_id'] }],
+    },
+  },
+  {
+    table: 'invitations',
+    describes: 'workspace invitations',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      account: [
+        // Invitations addressed to the person carry their e-mail address: they go.
+        { where: 'email = (select email from users where id = ?::uuid)', action: 'delete' },
+        { where: 'invited_by_id = ?', action: 'anonymise', columns: ['invited_by_id'] },
+        { where: 'accepted_by_id = ?', action: 'anonymise', columns: ['accepted_by_id'] },
+      ],
+    },
+    exportOmit: ['token_hash'],
+  },
+  {
+    table: 'memberships',
+    describes: 'workspace members and roles',
+    reach: { workspace: del('workspace_id = ?'), account: del('user_id = ?') },
+  },
+  {
+    table: 'request_logs',
+    describes: 'API request log (30-day retention)',
+    reach: { account: del('user_id = ?') },
+    swept: 'request-logs',
+  },
+  { table: 'sessions', describes: 'sign-in sessions', reach: { account: del('user_id = ?') }, exportOmit: ['token_hash'] },
+  { table: 'api_tokens', describes: 'API tokens', reach: { account: del('user_id = ?') }, exportOmit: ['token_hash'] },
+  { table: 'user_identities', describes: 'linked Google sign-in identities', reach: { account: del('user_id = ?') } },
+  { table: 'workspaces', describes: 'workspaces', reach: { workspace: del('id = ?::uuid') } },
+  { table: 'users', describes: 'accounts', reach: { account: del('id = ?::uuid') }, exportOmit: ['password_hash'] },
+];
+
+export function graphTable(table: string): GraphTable | undefined {
+  return DELETION_GRAPH.find((t) => t.table === table);
+}
+
+/** The tables a subject reaches, in deletion order. */
+export function reachedBy(subject: Subject): { table: GraphTable; reach: Reach }[] {
+  return DELETION_GRAPH.flatMap((table) => (table.reach[subject] ?? []).map((reach) => ({ table, reach })));
+}

@@ -1,0 +1,118 @@
+import {
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { DeletionActivities } from '../activities/deletion.ts';
+import type { DeletionRisk, DeletionStatus } from '../db/entities/privacy.ts';
+import { DueAt, ProcessState } from '../domain/search-attributes.ts';
+import {
+  type DeletionInput,
+  type DeletionState,
+  deletionStateQuery,
+  type RestoreArgs,
+  restoreUpdate,
+} from './deletion.messages.ts';
+
+/**
+ * One deletion request, `deletion/<requestId>`. Platform data goes at once (upstream revoke through
+ * each connection's own workflow, then the rows); an account's first-party data waits out the
+ * recovery grace, which a restore ends. Every step records its evidence and is safe to repeat; a
+ * monitor beside the steps raises at-risk and overdue when the legal deadline nears or passes.
+ */
+export async function deletionWorkflow(input: DeletionInput): Promise<DeletionStatus> {
+  const { requestId } = input;
+  const acts = proxyActivities<DeletionActivities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: input.policy.retryInitialMs, backoffCoefficient: 2, maximumInterval: input.policy.retryMaxMs },
+  });
+  const state: DeletionState = { status: 'in_progress', risk: 'on_track', step: null };
+  setHandler(deletionStateQuery, () => state);
+  let restored: RestoreArgs | undefined;
+  let purging = false;
+  setHandler(
+    restoreUpdate,
+    async (args: RestoreArgs) => {
+      restored = args;
+      return { restored: true } as const;
+    },
+    {
+      validator: (_: RestoreArgs) => {
+        if (state.status !== 'in_grace' || purging) {
+          throw ApplicationFailure.nonRetryable('the request is not in its recovery grace', 'NotInGrace');
+        }
+      },
+    },
+  );
+
+  const plan = await acts.beginDeletion({ requestId });
+  if (plan.outcome !== 'proceed') return plan.outcome === 'refused' ? 'refused' : 'completed';
+  const setProcessState = (value: string) => upsertSearchAttributes([{ key: ProcessState, value }]);
+  upsertSearchAttributes([{ key: DueAt, value: new Date(plan.dueAt) }]);
+
+  let finished = false;
+  const until = (iso: string) => Math.max(1, Date.parse(iso) - Date.now());
+  const raise = async (risk: DeletionRisk) => {
+    state.risk = risk;
+    setProcessState(risk);
+    await acts.markRisk({ requestId, risk });
+  };
+  const monitor = (async () => {
+    if (await condition(() => finished, until(plan.atRiskAt))) return;
+    await raise('at_risk');
+    if (await condition(() => finished, until(plan.dueAt))) return;
+    await raise('overdue');
+  })();
+
+  const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    state.step = name;
+    return run();
+  };
+
+  // Access goes first: sessions and API keys die the moment an account deletion is accepted.
+  if (plan.kind === 'account') await step('access', () => acts.closeAccess({ requestId }));
+  for (const c of plan.connections) {
+    await step(`revoke:${c.connectionId}`, () => acts.revokeConnection({ requestId, connectionId: c.connectionId }));
+    await step(`purge:connection:${c.connectionId}`, () =>
+      acts.purge({ requestId, subject: 'connection', subjectId: c.connectionId }),
+    );
+  }
+
+  if (plan.kind === 'account') {
+    state.status = 'in_grace';
+    setProcessState('in_grace');
+    if (plan.graceEndsAt) await condition(() => restored !== undefined, until(plan.graceEndsAt));
+    if (restored) {
+      finished = true;
+      await acts.cancelDeletion({ requestId, byUserId: restored.byUserId });
+      state.status = 'cancelled';
+      setProcessState('cancelled');
+      return 'cancelled';
+    }
+    purging = true;
+    state.status = 'in_progress';
+    setProcessState(state.risk === 'on_track' ? 'in_progress' : state.risk);
+    await acts.setStatus({ requestId, status: 'in_progress' });
+  }
+
+  for (const workspaceId of plan.workspaces) {
+    await step(`purge:workspace:${workspaceId}`, () =>
+      acts.purge({ requestId, subject: 'workspace', subjectId: workspaceId }),
+    );
+  }
+  if (plan.kind === 'account' || plan.kind === 'file') {
+    const subject = plan.kind;
+    await step(`purge:${subject}`, () => acts.purge({ requestId, subject, subjectId: plan.subjectId }));
+  }
+  await step('verify', () => acts.verifyDeletion({ requestId }));
+  finished = true;
+  const status = await acts.finishDeletion({ requestId });
+  await monitor;
+  state.status = status;
+  state.step = null;
+  setProcessState(status);
+  return status;
+}
