@@ -468,7 +468,7 @@ export class PlatformSim {
   }
 
   /** A grant and access token minted without the OAuth dance, for tests and benchmarks of API calls. */
-  mintToken(accountId: string, scopes: string[] = []): SimToken {
+  mintToken(accountId: string, scopes: string[] = [], ttlS: number | null = this.policy.accessTtlS): SimToken {
     const grant: Grant = {
       id: `grant-admin-${randomBytes(8).toString('hex')}`,
       accountId,
@@ -477,7 +477,7 @@ export class PlatformSim {
       createdAt: this.clock.now(),
     };
     this.grants.set(grant.id, grant);
-    return this.issue(grant, 'access', this.policy.accessTtlS);
+    return this.issue(grant, 'access', ttlS);
   }
 
   /** Consumes the first matching fault for a route, if any. */

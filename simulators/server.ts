@@ -247,7 +247,8 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
         const account = sim.accounts.get(String(body.accountId ?? sim.firstAccount().id));
         if (!account) return bad('unknown accountId');
         const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : [];
-        return ok({ accountId: account.id, accessToken: sim.mintToken(account.id, scopes).value });
+        const ttlS = body.ttlS === undefined ? undefined : body.ttlS === null ? null : Number(body.ttlS);
+        return ok({ accountId: account.id, accessToken: sim.mintToken(account.id, scopes, ttlS).value });
       }
       case 'GET jobs':
         return ok([...sim.jobs.values()].map((j) => ({ ...j, phase: sim.jobPhase(j) })));

@@ -1,18 +1,88 @@
-import { type Clock, numericId, PlatformSim } from '../core.ts';
+import { type Clock, type JobPhase, numericId, PlatformSim, type SimJob } from '../core.ts';
 import {
   authError,
   authorizeRoute,
+  CONTAINER_STATUS,
+  type ContainerData,
+  containerPublishing,
   graphPath,
+  graphTime,
+  idList,
   longLivedRoutes,
+  type MetaProblem,
   ok,
   pick,
+  publishProblems,
   redeem,
+  required,
   serverError,
   throttle,
 } from './meta.ts';
 
 // Instagram API with Instagram Login: www.instagram.com (consent), api.instagram.com (code → 1-hour
-// token), graph.instagram.com (60-day exchange, re-issue after 24 h, /me).
+// token), graph.instagram.com (60-day exchange, re-issue after 24 h, /me, content publishing).
+
+/** The human half of a container's status; the failure reason is a subcode or Meta's own words. */
+const STATUS_TEXT: Record<JobPhase, (job: SimJob) => string> = {
+  pending: () => 'In Progress: Media is still being processed.',
+  ready: () => 'Finished: Media has been uploaded and it is ready to be published.',
+  failed: (job) =>
+    /^\d+$/.test(job.failure ?? '')
+      ? `Error: Media upload has failed with error code ${job.failure}`
+      : `Error: ${job.failure}`,
+  expired: () => 'Expired: Media was not published within 24 hours.',
+  consumed: () => 'Published: Media has been published.',
+};
+
+const unsupportedType = (type: string): MetaProblem => ({
+  code: 100,
+  subcode: 2207023,
+  message: 'The media type entered is not supported',
+  userTitle: 'Unknown media type',
+  userMessage: `The media type ${type} is not supported here. Single videos are published as REELS.`,
+});
+
+/** POST /{ig-user-id}/media parameters → container data, or why Instagram refuses them. */
+function parseContainer(
+  param: (name: string) => string | undefined,
+): { data: ContainerData } | { problem: MetaProblem } {
+  const mediaType = (param('media_type') ?? 'IMAGE').toUpperCase();
+  const text = param('caption');
+  const imageUrl = param('image_url');
+  const videoUrl = param('video_url');
+  const isCarouselItem = param('is_carousel_item') === 'true';
+  if (text !== undefined && [...text].length > 2200) {
+    return {
+      problem: {
+        code: 100,
+        message: 'The caption is too long',
+        userTitle: 'Caption too long',
+        userMessage: 'A caption can be at most 2,200 characters long.',
+      },
+    };
+  }
+  switch (mediaType) {
+    case 'IMAGE':
+      if (!imageUrl) return { problem: required('image_url') };
+      break;
+    case 'VIDEO':
+      // Feed videos became Reels; VIDEO survives only inside carousels.
+      if (!isCarouselItem) return { problem: unsupportedType(mediaType) };
+      if (!videoUrl) return { problem: required('video_url') };
+      break;
+    case 'REELS':
+      if (!videoUrl) return { problem: required('video_url') };
+      break;
+    case 'STORIES':
+      if (!imageUrl && !videoUrl) return { problem: required('image_url or video_url') };
+      break;
+    case 'CAROUSEL':
+      return { data: { mediaType, text, children: idList(param('children')) } };
+    default:
+      return { problem: unsupportedType(mediaType) };
+  }
+  return { data: { mediaType, text, imageUrl, videoUrl, isCarouselItem: isCarouselItem || undefined } };
+}
 export function createInstagramSim(clock: Clock) {
   const sim = new PlatformSim(clock, {
     id: 'instagram',
@@ -75,9 +145,55 @@ export function createInstagramSim(clock: Clock) {
     return ok(pick(me, req.query.get('fields')));
   });
 
+  const publishing = containerPublishing(sim, {
+    edges: { container: 'media', publish: 'media_publish', limit: 'content_publishing_limit' },
+    textParam: 'caption',
+    maxChildren: 10,
+    problems: publishProblems,
+    parse: parseContainer,
+    containerView: (job, phase) => ({
+      id: job.id,
+      status_code: CONTAINER_STATUS[phase],
+      status: STATUS_TEXT[phase](job),
+    }),
+    mediaView: (m, a) => {
+      const d = m.data;
+      const product = d.mediaType === 'REELS' ? 'REELS' : d.mediaType === 'STORIES' ? 'STORY' : 'FEED';
+      const permalink =
+        product === 'STORY'
+          ? `https://www.instagram.com/stories/${a.handle}/${m.id}/`
+          : `https://www.instagram.com/${product === 'REELS' ? 'reel' : 'p'}/${m.shortcode}/`;
+      return {
+        id: m.id,
+        caption: d.text,
+        media_type: d.mediaType === 'CAROUSEL' ? 'CAROUSEL_ALBUM' : d.videoUrl ? 'VIDEO' : 'IMAGE',
+        media_product_type: product,
+        media_url: d.videoUrl ?? d.imageUrl,
+        permalink,
+        shortcode: m.shortcode,
+        timestamp: graphTime(m.publishedAt),
+        username: a.handle,
+        owner: { id: a.id },
+        like_count: 0,
+        comments_count: 0,
+      };
+    },
+    limitView: (usage) => ({
+      quota_usage: usage.posts,
+      config: { quota_total: sim.knobs.publishCap, quota_duration: 86_400 },
+    }),
+  });
+
   const seed = () => {
+    publishing.reset();
     sim.knobs.longLivedTtlS = 5_184_000;
     sim.knobs.flatTokenResponse = 0;
+    // A container is ready at its second status poll: the first GET shows IN_PROGRESS, and publishing
+    // before any poll is refused. containerMs adds simulated processing time on top.
+    sim.knobs.containerMs = 0;
+    sim.knobs.containerPolls = 2;
+    // Docs have said 25, 50 and 100 posts per rolling 24 h; callers must read quota_total.
+    sim.knobs.publishCap = 100;
     sim.addAccount({
       id: `1784${numericId(13)}`,
       name: 'Simulated Studio',

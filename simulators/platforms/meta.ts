@@ -1,8 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { Grant, PlatformSim, SimReply, SimToken, TokenAuth } from '../core.ts';
+import {
+  type Grant,
+  type JobPhase,
+  numericId,
+  type PlatformSim,
+  type SimAccount,
+  type SimJob,
+  type SimReply,
+  type SimRequest,
+  type SimToken,
+  type TokenAuth,
+} from '../core.ts';
 
 // What the Meta simulators (Instagram, Facebook, Threads, WhatsApp) share: the Graph error envelope
-// with its 190 subcodes, throttling with usage headers, field selection, and the token routes.
+// with its 190 subcodes, throttling with usage headers, field selection, the token routes, and the
+// container → status → publish machinery of Instagram and Threads.
 
 /** Any Graph version prefix, or none (Graph then uses the app's default version). */
 export const graphPath = (path: string) => new RegExp(`^(?:/v\\d+\\.\\d+)?${path}$`);
@@ -12,12 +24,23 @@ export interface MetaProblem {
   code: number;
   subcode?: number;
   message: string;
+  /** error_user_title / error_user_msg: what Meta means the app to show its user. */
+  userTitle?: string;
+  userMessage?: string;
 }
 
 export const ok = (body: unknown): SimReply => ({ status: 200, body });
 
 export function metaError(status: number, p: MetaProblem, more: Record<string, unknown> = {}): SimReply {
-  const error = { message: p.message, type: 'OAuthException', code: p.code, error_subcode: p.subcode, ...more };
+  const error = {
+    message: p.message,
+    type: 'OAuthException',
+    code: p.code,
+    error_subcode: p.subcode,
+    error_user_title: p.userTitle,
+    error_user_msg: p.userMessage,
+    ...more,
+  };
   return { status, body: { error: { ...error, fbtrace_id: randomBytes(9).toString('base64url') } } };
 }
 
@@ -185,4 +208,344 @@ export function longLivedRoutes(sim: PlatformSim, grantTypes: { exchange: string
     }
     return longLived(sim, auth.grant);
   });
+}
+
+// Instagram and Threads publishing: a container (a SimJob of kind 'container') is created out of
+// sight, polled until FINISHED, and committed by the publish edge, the only write. The two
+// platforms differ in edge names, parameters, status fields and a few error codes (PublishingSpec).
+
+const DAY_MS = 86_400_000;
+
+/** What a container carries, whichever platform made it. */
+export type ContainerData = {
+  /** As requested: IMAGE, REELS, STORIES, CAROUSEL (Instagram); TEXT, IMAGE, VIDEO, CAROUSEL (Threads). */
+  mediaType: string;
+  /** Instagram caption or Threads text. */
+  text?: string;
+  imageUrl?: string;
+  videoUrl?: string;
+  isCarouselItem?: boolean;
+  children?: string[];
+  replyToId?: string;
+  /** Set by the publish that consumed the container. */
+  mediaId?: string;
+};
+
+export interface PublishedMedia {
+  id: string;
+  accountId: string;
+  containerId: string;
+  shortcode: string;
+  publishedAt: number;
+  deletedAt?: number;
+  data: ContainerData;
+}
+
+/** Both platforms report a container's phase with the same five words. */
+export const CONTAINER_STATUS: Record<JobPhase, string> = {
+  pending: 'IN_PROGRESS',
+  ready: 'FINISHED',
+  failed: 'ERROR',
+  expired: 'EXPIRED',
+  consumed: 'PUBLISHED',
+};
+
+/** Why a container cannot be published, or used as a carousel child. */
+export interface PublishProblems {
+  notFound(id: string): MetaProblem;
+  notReady(id: string): MetaProblem;
+  failed(job: SimJob): MetaProblem;
+  expired(id: string): MetaProblem;
+  published(id: string): MetaProblem;
+  /** The rolling 24-hour cap on posts (or, on Threads, replies) is used up. */
+  cap(kind: 'posts' | 'replies', total: number): MetaProblem;
+  carouselSize(max: number): MetaProblem;
+}
+
+/** Instagram's publishing codes (its error-codes reference); Threads reuses them, except "not found". */
+export const publishProblems: PublishProblems = {
+  notFound: (id) => ({
+    code: 24,
+    subcode: 2207006,
+    message: 'The requested resource does not exist',
+    userTitle: 'Media not found',
+    userMessage: `The media with id ${id} cannot be found.`,
+  }),
+  notReady: () => ({
+    code: 9007,
+    subcode: 2207027,
+    message: 'Media ID is not available',
+    userTitle: 'Cannot publish',
+    userMessage: 'The media is not ready for publishing, please wait for a moment.',
+  }),
+  failed: (job) => ({
+    code: -1,
+    subcode: 2207032,
+    message: 'Create media fail, please try to re-create media',
+    userTitle: 'Cannot publish',
+    userMessage: `The media container failed to process (${job.failure}). Create a new container and try again.`,
+  }),
+  expired: () => ({
+    code: -2,
+    subcode: 2207020,
+    message: 'The media you are trying to access has expired. Please try to upload again.',
+    userTitle: 'Media expired',
+    userMessage: 'The container was not published within 24 hours. Create a new container and try again.',
+  }),
+  // Meta documents no code for a second publish; what is certain is the refusal and the container's
+  // PUBLISHED status, which is what a caller should read after an ambiguous publish.
+  published: (id) => ({
+    code: 100,
+    message: 'Invalid parameter',
+    userTitle: 'Media already published',
+    userMessage: `The container ${id} has already been published. Create a new container to publish again.`,
+  }),
+  cap: (kind, total) => ({
+    code: 9,
+    subcode: 2207042,
+    message: 'Application request limit reached',
+    userTitle: 'Cannot publish',
+    userMessage: `You have reached the maximum number of ${kind} that is allowed for this account (${total} within 24 hours).`,
+  }),
+  carouselSize: (max) => ({
+    code: 100,
+    subcode: 2207028,
+    message: 'Carousel validation failed',
+    userTitle: 'Cannot create carousel',
+    userMessage: `Carousels need at least 2 and no more than ${max} photos or videos.`,
+  }),
+};
+
+/** How one platform's container publishing looks from outside. */
+export interface PublishingSpec {
+  /** Edges below the user id, e.g. media, media_publish, content_publishing_limit. */
+  edges: { container: string; publish: string; limit: string };
+  /** The parameter that carries the text (caption or text), as written records name it. */
+  textParam: 'caption' | 'text';
+  maxChildren: number;
+  problems: PublishProblems;
+  /** Reads the platform's own create parameters; carousel children are checked by the caller. */
+  parse(param: (name: string) => string | undefined): { data: ContainerData } | { problem: MetaProblem };
+  /** GET /{container-id} before field selection. */
+  containerView(job: SimJob, phase: JobPhase): Record<string, unknown>;
+  /** GET /{media-id} before field selection. */
+  mediaView(media: PublishedMedia, account: SimAccount): Record<string, unknown>;
+  /** One entry of the publishing-limit edge before field selection. */
+  limitView(usage: { posts: number; replies: number }): Record<string, unknown>;
+}
+
+/** A Graph parameter from the query string, a form body or a JSON body. */
+export function param(req: SimRequest, name: string): string | undefined {
+  const value = req.query.get(name) ?? req.form.get(name) ?? req.json?.[name];
+  if (value === undefined || value === null) return undefined;
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/** A comma-separated id list such as carousel `children`. */
+export const idList = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+
+/** Graph's timestamp style: 2026-08-01T12:00:00+0000. */
+export const graphTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
+
+/** Eleven base64url characters, like Instagram and Threads shortcodes. */
+export const shortcode = () => randomBytes(8).toString('base64url');
+
+export const required = (name: string): MetaProblem => ({
+  code: 100,
+  message: `(#100) The parameter ${name} is required`,
+});
+
+const publishError = (p: MetaProblem) => metaError(400, p, { is_transient: false });
+
+/** The token's account, which must be the user in the path (or `me`). */
+function caller(sim: PlatformSim, req: SimRequest, method: string): { account: SimAccount } | { reply: SimReply } {
+  const auth = sim.check(req.token);
+  if (!auth.ok || !auth.account) return { reply: authError(sim, auth) };
+  const user = req.params.user ?? '';
+  if (user !== 'me' && user !== auth.account.id) return { reply: metaError(400, unsupported(method, user)) };
+  return { account: auth.account };
+}
+
+const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
+const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
+
+/**
+ * Registers create container (`container`), GET /{id} for containers and media (`object`), publish
+ * (`publish`, the write), the publishing limit (`publishing_limit`) and the account's media list
+ * (`media_list`). The caps come from the knobs `publishCap` and `replyCap` (absent: no cap), the
+ * processing speed from `containerMs` and `containerPolls`. Call reset() from the platform's seed.
+ */
+export function containerPublishing(sim: PlatformSim, spec: PublishingSpec) {
+  const published = new Map<string, PublishedMedia>();
+  const { edges, problems } = spec;
+  const userPath = (edge: string) => graphPath(`/(?<user>[^/]+)/${edge}`);
+
+  const ownContainer = (id: string, accountId: string) => {
+    const job = sim.jobs.get(id);
+    return job?.kind === 'container' && job.accountId === accountId ? job : undefined;
+  };
+
+  /** Why the container cannot be published or put in a carousel now; undefined when it can. */
+  const unusable = (id: string, accountId: string): MetaProblem | undefined => {
+    const job = ownContainer(id, accountId);
+    if (!job) return problems.notFound(id);
+    switch (sim.jobPhase(job)) {
+      case 'ready':
+        return undefined;
+      case 'pending':
+        return problems.notReady(id);
+      case 'failed':
+        return problems.failed(job);
+      case 'expired':
+        return problems.expired(id);
+      case 'consumed':
+        return problems.published(id);
+    }
+  };
+
+  /** Posts and replies published in the rolling 24 h; replies have their own quota (Threads). */
+  const usage = (accountId: string) => {
+    const { used } = sim.capUsage('publish', accountId, DAY_MS);
+    const since = sim.clock.now() - DAY_MS;
+    const replies = sim.writes.filter(
+      (w) => w.route === 'publish' && w.accountId === accountId && w.at > since && w.data.replyToId !== undefined,
+    ).length;
+    return { posts: used - replies, replies };
+  };
+
+  sim.route('POST', userPath(edges.container), 'container', (req) => {
+    const who = caller(sim, req, 'post');
+    if ('reply' in who) return who.reply;
+    const parsed = spec.parse((name) => param(req, name));
+    if ('problem' in parsed) return publishError(parsed.problem);
+    const { children } = parsed.data;
+    if (children) {
+      if (children.length < 2 || children.length > spec.maxChildren) {
+        return publishError(problems.carouselSize(spec.maxChildren));
+      }
+      for (const child of children) {
+        const problem = unusable(child, who.account.id);
+        if (problem) return publishError(problem);
+      }
+    }
+    // Not a write: a container is invisible until published, so creating one is safe to repeat.
+    const job = sim.startJob('container', parsed.data, { accountId: who.account.id, ttlMs: DAY_MS });
+    return ok({ id: job.id });
+  });
+
+  sim.route('GET', graphPath('/(?<id>\\d+)'), 'object', (req) => {
+    const auth = sim.check(req.token);
+    if (!auth.ok || !auth.account) return authError(sim, auth);
+    const id = req.params.id ?? '';
+    const fields = req.query.get('fields');
+    const job = ownContainer(id, auth.account.id);
+    // Every status read is a poll: a container finishes after `containerPolls` of them.
+    if (job) return ok(pick(spec.containerView(job, sim.jobPhase(job, { poll: true })), fields));
+    const media = published.get(id);
+    if (media && media.accountId === auth.account.id && media.deletedAt === undefined) {
+      return ok(pick(spec.mediaView(media, auth.account), fields));
+    }
+    return metaError(400, unsupported('get', id));
+  });
+
+  sim.route(
+    'POST',
+    userPath(edges.publish),
+    'publish',
+    (req) => {
+      const who = caller(sim, req, 'post');
+      if ('reply' in who) return who.reply;
+      const accountId = who.account.id;
+      const id = param(req, 'creation_id');
+      if (!id) return metaError(400, required('creation_id'));
+      // The container's own state first: a retry of a publish that landed must say so, not "cap reached".
+      const problem = unusable(id, accountId);
+      if (problem) return publishError(problem);
+      const job = ownContainer(id, accountId) as SimJob;
+      const data = job.data as ContainerData;
+      if (data.isCarouselItem) {
+        return publishError({
+          code: 100,
+          message: 'Invalid parameter',
+          userMessage: 'A carousel item cannot be published on its own: publish the CAROUSEL container that holds it.',
+        });
+      }
+      const kind = data.replyToId === undefined ? 'posts' : 'replies';
+      const total = kind === 'posts' ? sim.knobs.publishCap : sim.knobs.replyCap;
+      if (total !== undefined && usage(accountId)[kind] >= total) return publishError(problems.cap(kind, total));
+
+      const media: PublishedMedia = {
+        id: numericId(17),
+        accountId,
+        containerId: id,
+        shortcode: shortcode(),
+        publishedAt: sim.clock.now(),
+        data,
+      };
+      published.set(media.id, media);
+      job.consumedAt = media.publishedAt;
+      data.mediaId = media.id;
+      sim.recordWrite(
+        'publish',
+        {
+          containerId: id,
+          mediaId: media.id,
+          mediaType: data.mediaType,
+          [spec.textParam]: data.text,
+          children: data.children,
+          replyToId: data.replyToId,
+        },
+        accountId,
+      );
+      return ok({ id: media.id });
+    },
+    { write: true },
+  );
+
+  sim.route('GET', userPath(edges.limit), 'publishing_limit', (req) => {
+    const who = caller(sim, req, 'get');
+    if ('reply' in who) return who.reply;
+    const entry = spec.limitView(usage(who.account.id));
+    return ok({ data: [pick(entry, req.query.get('fields') ?? 'quota_usage')] });
+  });
+
+  // Newest first with Graph cursors: the truth to reconcile against after an ambiguous publish.
+  sim.route('GET', userPath(edges.container), 'media_list', (req) => {
+    const who = caller(sim, req, 'get');
+    if ('reply' in who) return who.reply;
+    const since = Number(req.query.get('since') ?? Number.NEGATIVE_INFINITY) * 1000;
+    const until = Number(req.query.get('until') ?? Number.POSITIVE_INFINITY) * 1000;
+    const all = [...published.values()]
+      .filter((m) => m.accountId === who.account.id && m.deletedAt === undefined)
+      .filter((m) => m.publishedAt >= since && m.publishedAt <= until)
+      .reverse();
+    const limit = Math.min(100, Math.max(1, Number(req.query.get('limit')) || 25));
+    const after = req.query.get('after');
+    const index = after === null ? -1 : all.findIndex((m) => m.id === decodeCursor(after));
+    // An unknown cursor ends the listing rather than restarting it.
+    const start = after === null ? 0 : index === -1 ? all.length : index + 1;
+    const page = all.slice(start, start + limit);
+    const fields = req.query.get('fields');
+    const body: Record<string, unknown> = { data: page.map((m) => pick(spec.mediaView(m, who.account), fields)) };
+    const [first, last] = [page[0], page.at(-1)];
+    if (first && last) {
+      const cursors = { before: encodeCursor(first.id), after: encodeCursor(last.id) };
+      let next: string | undefined;
+      if (start + limit < all.length) {
+        const query = new URLSearchParams(req.query);
+        query.set('after', cursors.after);
+        // Graph's next links carry the token, whichever way the first call sent it.
+        if (req.token) query.set('access_token', req.token);
+        next = `http://${req.headers.host}/${sim.id}${req.path}?${query}`;
+      }
+      body.paging = { cursors, next };
+    }
+    return ok(body);
+  });
+
+  return { published, reset: () => published.clear() };
 }
