@@ -12,7 +12,9 @@ import { healthPlugin } from './plugins/health.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { requestLogPlugin } from './plugins/request-log.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { complianceRoutes } from './routes/compliance.ts';
 import { connectionRoutes } from './routes/connections.ts';
+import { deletionRoutes } from './routes/deletion.ts';
 import { exportsRoutes } from './routes/exports.ts';
 import { googleAuthRoutes } from './routes/google-auth.ts';
 import { invitationRoutes } from './routes/invitations.ts';
@@ -102,6 +104,8 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     connectionRoutes,
     metaRoutes,
     exportsRoutes,
+    deletionRoutes,
+    complianceRoutes,
   ]) {
     await app.register(routes, { prefix: '/v1' });
   }

@@ -72,7 +72,12 @@ export const DELETION_GRAPH: GraphTable[] = [
   {
     table: 'login_throttles',
     describes: 'failed sign-in counters keyed by a one-way hash of the e-mail or IP address',
-    reach: {},
+    // The account's counter is keyed by the SHA-256 of its lower-cased address (api/routes/sessions.ts).
+    reach: {
+      account: del(
+        `key = 'acct:' || encode(sha256(convert_to((select email from users where id = ?::uuid), 'UTF8')), 'hex')`,
+      ),
+    },
     swept: 'login-throttles',
   },
   {
@@ -105,7 +110,11 @@ export const DELETION_GRAPH: GraphTable[] = [
   {
     table: 'oauth_states',
     describes: 'OAuth starts in flight',
-    reach: { account: del('user_id = ?'), workspace: del('workspace_id = ?') },
+    reach: {
+      account: del('user_id = ?'),
+      workspace: del('workspace_id = ?'),
+      connection: del('connection_id = ?::uuid'),
+    },
     swept: 'oauth-states',
     exportOmit: ['state_hash', 'verifier_ciphertext', 'nonce_hash', 'code_ciphertext', 'tokens_ciphertext'],
   },
@@ -143,7 +152,12 @@ export const DELETION_GRAPH: GraphTable[] = [
     reach: { account: del('user_id = ?') },
     swept: 'request-logs',
   },
-  { table: 'sessions', describes: 'sign-in sessions', reach: { account: del('user_id = ?') }, exportOmit: ['token_hash'] },
+  {
+    table: 'sessions',
+    describes: 'sign-in sessions',
+    reach: { account: del('user_id = ?') },
+    exportOmit: ['token_hash'],
+  },
   { table: 'api_tokens', describes: 'API tokens', reach: { account: del('user_id = ?') }, exportOmit: ['token_hash'] },
   { table: 'user_identities', describes: 'linked Google sign-in identities', reach: { account: del('user_id = ?') } },
   { table: 'workspaces', describes: 'workspaces', reach: { workspace: del('id = ?::uuid') } },

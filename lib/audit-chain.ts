@@ -17,7 +17,7 @@ export interface ChainVerification {
 }
 
 interface ChainRow {
-  position: string | null;
+  pos: string | null;
   prev_hash: string | null;
   hash: string | null;
   expected: string;
@@ -44,12 +44,13 @@ export async function verifyAuditChain(em: EntityManager): Promise<ChainVerifica
   );
   for (;;) {
     const rows = await conn.execute<ChainRow[]>(
-      `select position::text, prev_hash, hash, audit_event_digest(prev_hash, e) as expected
-         from audit_events e where position >= ? order by position limit ?`,
+      // Ordered by the bigint column itself: the text alias would sort 10 before 2.
+      `select e.position::text as pos, prev_hash, hash, audit_event_digest(prev_hash, e) as expected
+         from audit_events e where e.position >= ? order by e.position limit ?`,
       [expectedPosition, PAGE],
     );
     for (const row of rows) {
-      const position = Number(row.position);
+      const position = Number(row.pos);
       if (position !== expectedPosition) return broken(expectedPosition, 'missing');
       if (row.prev_hash !== previousHash) return broken(position, 'relinked');
       if (row.hash !== row.expected) return broken(position, 'altered');
@@ -73,7 +74,7 @@ export async function auditPositions(
   const rows = await em
     .getConnection()
     .execute<{ position: string; action: string; at: Date; hash: string }[]>(
-      'select position::text, action, at, hash from audit_events where target_type = ? and target_id = ? order by position',
+      'select e.position::text as position, action, at, hash from audit_events e where target_type = ? and target_id = ? order by e.position',
       [targetType, targetId],
     );
   return rows.map((r: { position: string; action: string; at: Date; hash: string }) => ({

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { DueAt, ProcessKind, ProcessState, WorkspaceId } from '../domain/search-attributes.ts';
 import type { Config } from '../lib/config.ts';
 import {
@@ -15,7 +15,7 @@ import {
 
 export interface DeletionStart {
   id: string;
-  workspaceId: string | null;
+  workspaceId?: string | null;
   dueAt: Date;
 }
 
@@ -41,4 +41,10 @@ export async function startDeletion(client: Client, config: Config, request: Del
 
 export async function restoreAccount(client: Client, requestId: string, args: RestoreArgs): Promise<void> {
   await client.workflow.getHandle(deletionWorkflowId(requestId)).executeUpdate(restoreUpdate, { args: [args] });
+}
+
+/** The failure type a deletion workflow's update reported, e.g. NotInGrace. */
+export function deletionUpdateFailure(err: unknown): string | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  return (err.cause as { type?: string } | undefined)?.type;
 }

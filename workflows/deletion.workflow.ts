@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  allHandlersFinished,
   condition,
   proxyActivities,
   setHandler,
@@ -27,16 +28,23 @@ export async function deletionWorkflow(input: DeletionInput): Promise<DeletionSt
   const acts = proxyActivities<DeletionActivities>({
     startToCloseTimeout: '5 minutes',
     heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: input.policy.retryInitialMs, backoffCoefficient: 2, maximumInterval: input.policy.retryMaxMs },
+    retry: {
+      initialInterval: input.policy.retryInitialMs,
+      backoffCoefficient: 2,
+      maximumInterval: input.policy.retryMaxMs,
+    },
   });
   const state: DeletionState = { status: 'in_progress', risk: 'on_track', step: null };
   setHandler(deletionStateQuery, () => state);
   let restored: RestoreArgs | undefined;
+  let cancelled = false;
   let purging = false;
   setHandler(
     restoreUpdate,
     async (args: RestoreArgs) => {
-      restored = args;
+      restored ??= args;
+      // Answer once the account is usable again, so the caller can sign in right away.
+      await condition(() => cancelled);
       return { restored: true } as const;
     },
     {
@@ -88,8 +96,10 @@ export async function deletionWorkflow(input: DeletionInput): Promise<DeletionSt
     if (restored) {
       finished = true;
       await acts.cancelDeletion({ requestId, byUserId: restored.byUserId });
+      cancelled = true;
       state.status = 'cancelled';
       setProcessState('cancelled');
+      await condition(allHandlersFinished);
       return 'cancelled';
     }
     purging = true;

@@ -13,7 +13,8 @@ import {
 import { defaultPolicy } from '../../domain/policy.ts';
 import { audit } from '../../lib/audit.ts';
 import { decoyVerify, newToken, sha256, utf8Bytes, verifyPassword } from '../../lib/secrets.ts';
-import { AppError, tooManyRequests } from '../errors.ts';
+import { deletionUpdateFailure, restoreAccount } from '../../workflows/deletion.client.ts';
+import { AppError, conflict, tooManyRequests } from '../errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { bearerSecurity, commonErrors, Email, ErrorResponse, Strict, Timestamp, UserView } from '../schemas.ts';
 import { userView } from '../views.ts';
@@ -56,7 +57,13 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Sign in with e-mail and password',
         description:
           'Returns a session bearer token. Repeated failures slow further attempts (429 with Retry-After) and then lock the account for a while.',
-        body: Strict({ email: Email, password: Type.String({ minLength: 1, maxLength: 1024 }) }),
+        body: Strict({
+          email: Email,
+          password: Type.String({ minLength: 1, maxLength: 1024 }),
+          restore: Type.Optional(
+            Type.Boolean({ description: 'Restore an account that is in its deletion grace (cancels the purge).' }),
+          ),
+        }),
         response: { 201: Type.Object({ session: SessionGrant, user: UserView }), ...commonErrors, 401: ErrorResponse },
       },
     },
@@ -101,6 +108,25 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         user?.passwordHash && utf8Bytes(password) <= defaultPolicy.passwordMaxBytes
           ? await verifyPassword(password, user.passwordHash)
           : await decoyVerify(password, config.auth.bcryptCost);
+
+      // An account in its deletion grace signs in only to restore it: the purge is cancelled first.
+      if (ok && user?.pendingDeletionId) {
+        if (!request.body.restore) {
+          throw new AppError(
+            403,
+            'ACCOUNT_PENDING_DELETION',
+            'this account is being deleted; sign in with "restore": true within the grace period to keep it',
+          );
+        }
+        try {
+          await restoreAccount(app.deps.temporal, user.pendingDeletionId, { byUserId: user.id });
+        } catch (err) {
+          if (deletionUpdateFailure(err) === 'NotInGrace') {
+            throw conflict('DELETION_IN_PROGRESS', 'the recovery grace is over; the account is being purged');
+          }
+          throw err;
+        }
+      }
 
       // 3. Record the outcome.
       const outcome = await orm.em.transactional(async (em) => {
