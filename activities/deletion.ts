@@ -17,6 +17,7 @@ import { defaultPolicy } from '../domain/policy.ts';
 import { audit } from '../lib/audit.ts';
 import type { Config } from '../lib/config.ts';
 import type { Mailer } from '../lib/mailer.ts';
+import { affected, sqlOf } from '../lib/sql.ts';
 import type { PlatformId } from '../platforms/types.ts';
 import { connectionInput, connectionUpdateFailure, disconnect } from '../workflows/connection.client.ts';
 import type { ConnectionRef, DeletionPlan } from '../workflows/deletion.messages.ts';
@@ -35,19 +36,6 @@ export interface DeletionDeps {
 
 const RISK_RANK: Record<DeletionRisk, number> = { on_track: 0, at_risk: 1, overdue: 2 };
 const DONE: DeletionStatus[] = ['completed', 'completed_with_exceptions', 'cancelled', 'refused'];
-
-type Sql = { execute<T = unknown>(sql: string, params?: unknown[], method?: 'all' | 'get' | 'run'): Promise<T> };
-
-function sqlOf(em: EntityManager): Sql {
-  const conn = em.getConnection();
-  const ctx = em.getTransactionContext();
-  return {
-    execute: <T>(sql: string, params: unknown[] = [], method: 'all' | 'get' | 'run' = 'all') =>
-      conn.execute(sql, params, method, ctx) as Promise<T>,
-  };
-}
-
-const affected = (res: unknown) => (res as { affectedRows?: number }).affectedRows ?? 0;
 
 /** Adds counts to a step's result (the step row is locked by the caller's transaction). */
 function mergeCounts(into: Record<string, number> = {}, add: Record<string, number>): Record<string, number> {
@@ -144,7 +132,10 @@ export function createDeletionActivities(deps: DeletionDeps) {
       if (!prior) return undefined;
       const holds = await holdsFor(tx, subject, subjectId);
       if (holds.length) {
-        const retained = holds.map((h) => ({ what: `${subject} ${subjectId}`, reason: `${h.kind} hold ${h.id}: ${h.reason}` }));
+        const retained = holds.map((h) => ({
+          what: `${subject} ${subjectId}`,
+          reason: `${h.kind} hold ${h.id}: ${h.reason}`,
+        }));
         await closeStep(tx, req, name, 'held', { ...prior, retained });
         return undefined;
       }
@@ -160,7 +151,11 @@ export function createDeletionActivities(deps: DeletionDeps) {
           const pick = `select ctid from ${table.table} where ${reach.where} limit ${batch}`;
           if (reach.action === 'anonymise') {
             const sets = (reach.columns ?? []).map((c) => `${c} = null`).join(', ');
-            const res = await sql.execute(`update ${table.table} set ${sets} where ctid in (${pick})`, [subjectId], 'run');
+            const res = await sql.execute(
+              `update ${table.table} set ${sets} where ctid in (${pick})`,
+              [subjectId],
+              'run',
+            );
             await addToStep(tx, requestId, name, { anonymised: { [table.table]: affected(res) } });
             return affected(res);
           }
@@ -230,7 +225,9 @@ export function createDeletionActivities(deps: DeletionDeps) {
           kind: req.kind,
           subjectId: req.subjectId,
           dueAt: req.dueAt.toISOString(),
-          atRiskAt: new Date(Math.max(req.receivedAt.getTime(), req.dueAt.getTime() - config.privacy.atRiskBeforeMs)).toISOString(),
+          atRiskAt: new Date(
+            Math.max(req.receivedAt.getTime(), req.dueAt.getTime() - config.privacy.atRiskBeforeMs),
+          ).toISOString(),
           graceEndsAt: req.graceEndsAt?.toISOString() ?? null,
           connections: [] as ConnectionRef[],
           workspaces: [] as string[],
@@ -250,10 +247,14 @@ export function createDeletionActivities(deps: DeletionDeps) {
           case 'platform_user': {
             const colon = req.subjectId.indexOf(':');
             const [platform, externalId] = [req.subjectId.slice(0, colon), req.subjectId.slice(colon + 1)];
+            // Meta callbacks name the app-scoped user id: a Facebook connection keeps it as
+            // external_ids.userId (its external_id is the Page), an Instagram one as
+            // external_ids.appScopedId (its external_id is the professional account).
             base.connections = await sql.execute(
               `select id as "connectionId", workspace_id as "workspaceId", platform from connections
-                where platform = ? and (external_id = ? or external_ids ->> 'userId' = ?) order by created_at`,
-              [platform, externalId, externalId],
+                where platform = ? and (external_id = ? or external_ids ->> 'userId' = ? or external_ids ->> 'appScopedId' = ?)
+                order by created_at`,
+              [platform, externalId, externalId, externalId],
             );
             break;
           }
@@ -265,15 +266,20 @@ export function createDeletionActivities(deps: DeletionDeps) {
             // Workspaces the account shares with others stay (its membership goes); a workspace
             // with nobody else in it goes with the account; being the only owner of a shared one
             // refuses the request until ownership moves.
-            const rows = await sql.execute<{ workspace_id: string; role: string; others: string; other_owners: string }[]>(
+            const rows = await sql.execute<
+              { workspace_id: string; role: string; others: string; other_owners: string }[]
+            >(
               `select m.workspace_id, m.role,
                       (select count(*) from memberships o where o.workspace_id = m.workspace_id and o.user_id <> m.user_id)::text as others,
                       (select count(*) from memberships o where o.workspace_id = m.workspace_id and o.user_id <> m.user_id and o.role = 'owner')::text as other_owners
                  from memberships m where m.user_id = ?::uuid`,
               [req.subjectId],
             );
-            const blocking = rows.filter((r) => r.role === 'owner' && Number(r.others) > 0 && Number(r.other_owners) === 0);
-            if (blocking.length) refusal = `sole owner of ${blocking.length} shared workspace(s); transfer ownership first`;
+            const blocking = rows.filter(
+              (r) => r.role === 'owner' && Number(r.others) > 0 && Number(r.other_owners) === 0,
+            );
+            if (blocking.length)
+              refusal = `sole owner of ${blocking.length} shared workspace(s); transfer ownership first`;
             base.workspaces = rows.filter((r) => Number(r.others) === 0).map((r) => r.workspace_id);
             for (const w of base.workspaces) base.connections.push(...(await refs('workspace_id::text = ?', w)));
             break;
@@ -316,9 +322,17 @@ export function createDeletionActivities(deps: DeletionDeps) {
         const prior = await openStep(tx, req.id, 'access');
         if (!prior) return;
         const sql = sqlOf(tx);
-        const sessions = affected(await sql.execute('delete from sessions where user_id = ?::uuid', [req.subjectId], 'run'));
-        const tokens = affected(await sql.execute('delete from api_tokens where user_id = ?::uuid', [req.subjectId], 'run'));
-        await sql.execute('update users set pending_deletion_id = ? where id = ?::uuid', [req.id, req.subjectId], 'run');
+        const sessions = affected(
+          await sql.execute('delete from sessions where user_id = ?::uuid', [req.subjectId], 'run'),
+        );
+        const tokens = affected(
+          await sql.execute('delete from api_tokens where user_id = ?::uuid', [req.subjectId], 'run'),
+        );
+        await sql.execute(
+          'update users set pending_deletion_id = ? where id = ?::uuid',
+          [req.id, req.subjectId],
+          'run',
+        );
         req.status = 'in_grace';
         await closeStep(tx, req, 'access', 'done', { rows: { sessions, api_tokens: tokens } });
       });
@@ -384,15 +398,22 @@ export function createDeletionActivities(deps: DeletionDeps) {
     async verifyDeletion(args: { requestId: string }): Promise<Record<string, number>> {
       const steps = await em()
         .getConnection()
-        .execute<{ name: string }[]>(`select name from deletion_steps where request_id = ? and name like 'purge:%' and status = 'done'`, [
-          args.requestId,
-        ]);
+        .execute<{ name: string }[]>(
+          `select name from deletion_steps where request_id = ? and name like 'purge:%' and status = 'done'`,
+          [args.requestId],
+        );
       const left: Record<string, number> = {};
       for (const { name } of steps) {
         const [, subject, subjectId] = name.split(':') as [string, Subject, string];
         let counts = await remaining(em(), subject, subjectId);
         if (Object.keys(counts).length) {
-          await em().getConnection().execute(`update deletion_steps set status = 'running' where request_id = ? and name = ?`, [args.requestId, name], 'run');
+          await em()
+            .getConnection()
+            .execute(
+              `update deletion_steps set status = 'running' where request_id = ? and name = ?`,
+              [args.requestId, name],
+              'run',
+            );
           await purgeSubject(args.requestId, subject, subjectId);
           counts = await remaining(em(), subject, subjectId);
         }
@@ -404,7 +425,10 @@ export function createDeletionActivities(deps: DeletionDeps) {
         await closeStep(tx, req, 'verify', Object.keys(left).length ? 'failed' : 'done', { remaining: left });
       });
       if (Object.keys(left).length) {
-        throw ApplicationFailure.retryable(`rows still reach the subject: ${JSON.stringify(left)}`, 'DeletionIncomplete');
+        throw ApplicationFailure.retryable(
+          `rows still reach the subject: ${JSON.stringify(left)}`,
+          'DeletionIncomplete',
+        );
       }
       return left;
     },

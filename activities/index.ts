@@ -2,12 +2,14 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { Client } from '@temporalio/client';
 import pino from 'pino';
 import type { Config } from '../lib/config.ts';
-import { lazyClient } from '../lib/temporal.ts';
 import { logMailer, type Mailer } from '../lib/mailer.ts';
+import { lazyClient } from '../lib/temporal.ts';
 import { type Adapters, createAdapters } from '../platforms/index.ts';
 import { createConnectionActivities } from './connections.ts';
 import { createDeletionActivities } from './deletion.ts';
+import { createExportActivities } from './export.ts';
 import { createInvitationActivities } from './invitations.ts';
+import { createRetentionActivities } from './retention.ts';
 
 export interface ActivityDeps {
   orm: MikroORM;
@@ -28,5 +30,7 @@ export function createCoreActivities(deps: ActivityDeps) {
     ...createInvitationActivities(deps),
     ...createConnectionActivities({ orm: deps.orm, config: deps.config, adapters, mailer }),
     ...createDeletionActivities({ orm: deps.orm, config: deps.config, mailer, temporal }),
+    ...createExportActivities({ orm: deps.orm, config: deps.config }),
+    ...createRetentionActivities({ orm: deps.orm, config: deps.config, temporal }),
   };
 }

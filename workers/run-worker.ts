@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { MikroORM } from '@mikro-orm/core';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { initORM } from '../db/orm.ts';
 import type { TaskQueueKind } from '../domain/task-queues.ts';
 import { type Config, loadConfig } from '../lib/config.ts';
 import { loggerOptions } from '../lib/logger.ts';
+import { ensureRetentionSchedules } from '../lib/schedules.ts';
 import { ensureTemporalSetup, withBackoff } from '../lib/temporal.ts';
 
 export interface WorkerSpec {
@@ -58,6 +60,13 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       stopping.signal,
     );
     await ensureTemporalSetup(connection, config.temporal.namespace, config.temporal.retentionDays);
+    if (spec.kind === 'core') {
+      const schedules = await ensureRetentionSchedules(
+        new Client({ connection, namespace: config.temporal.namespace }),
+        config,
+      );
+      log.info(schedules, 'retention schedules ensured (retention/<policy>, see domain/retention.ts)');
+    }
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,

@@ -8,6 +8,8 @@ import {
   bearer,
   createTestSystem,
   createWorkspace,
+  eventually,
+  PASSWORD,
   sendInvitation,
   signUp,
   sql,
@@ -28,7 +30,7 @@ type Schema = {
   anyOf?: Schema[];
 };
 type Param = { in: 'path' | 'query'; name: string; schema: Schema };
-type Operation = { method: string; path: string; params: Param[]; body?: Schema };
+type Operation = { method: string; path: string; params: Param[]; body?: Schema; secured: boolean };
 
 let sys: TestSystem;
 let ops: Operation[];
@@ -36,7 +38,14 @@ let ops: Operation[];
 function operations(doc: {
   paths: Record<
     string,
-    Record<string, { parameters?: Param[]; requestBody?: { content: Record<string, { schema: Schema }> } }>
+    Record<
+      string,
+      {
+        parameters?: Param[];
+        requestBody?: { content: Record<string, { schema: Schema }> };
+        security?: unknown[];
+      }
+    >
   >;
 }) {
   const out: Operation[] = [];
@@ -48,6 +57,7 @@ function operations(doc: {
         path,
         params: op.parameters ?? [],
         body: op.requestBody?.content['application/json']?.schema,
+        secured: Boolean(op.security?.length),
       });
     }
   }
@@ -96,6 +106,7 @@ interface Tenant {
   invitationId: string;
   tokenId: string;
   connectionId: string;
+  exportId: string;
 }
 
 async function tenant(label: string): Promise<Tenant> {
@@ -118,12 +129,29 @@ async function tenant(label: string): Promise<Tenant> {
   const query = await consent(start.json().authorizeUrl);
   const connection = await sys.app.inject({ method: 'GET', url: `/v1/connections/callback?${query}` });
   expect(connection.statusCode).toBe(200);
+  const exported = await sys.app.inject({
+    method: 'POST',
+    url: '/v1/account/exports',
+    headers: bearer(user.token),
+    payload: { password: PASSWORD },
+  });
+  expect(exported.statusCode, exported.body).toBe(202);
+  // Let the export workflow finish, so it writes nothing while later tests count rows.
+  await eventually(async () => {
+    const res = await sys.app.inject({
+      method: 'GET',
+      url: `/v1/exports/${exported.json().id}`,
+      headers: bearer(user.token),
+    });
+    return res.json().status === 'ready';
+  });
   return {
     user,
     workspaceId,
     invitationId: invite.json().invitation.id,
     tokenId: token.json().id,
     connectionId: connection.json().id,
+    exportId: exported.json().id,
   };
 }
 
@@ -133,6 +161,7 @@ const idsOf = (t: Tenant) => ({
   userId: t.user.id,
   tokenId: t.tokenId,
   connectionId: t.connectionId,
+  exportId: t.exportId,
 });
 
 let a: Tenant;
@@ -170,7 +199,11 @@ describe('every route', () => {
   });
 
   it("gives a member of workspace A 404 for workspace B's resources, and changes nothing of B's", async () => {
-    const scoped = ops.filter((o) => o.params.some((p) => p.in === 'path'));
+    // Tenant-scoped: authenticated routes with ids in the path. Public routes (callbacks, status
+    // pages) and the instance-wide compliance API (role-gated, tested on its own) are not.
+    const scoped = ops.filter(
+      (o) => o.secured && !o.path.startsWith('/v1/compliance/') && o.params.some((p) => p.in === 'path'),
+    );
     expect(scoped.length).toBeGreaterThanOrEqual(8);
     const before = await rowCounts();
     for (const op of scoped) {
