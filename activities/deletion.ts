@@ -124,72 +124,117 @@ export function createDeletionActivities(deps: DeletionDeps) {
     return out;
   }
 
-  async function purgeSubject(requestId: string, subject: Subject, subjectId: string): Promise<StepResult> {
-    const name = `purge:${subject}:${subjectId}`;
-    const opened = await em().transactional(async (tx) => {
-      const req = await request(tx, requestId);
-      const prior = await openStep(tx, requestId, name);
-      if (!prior) return undefined;
-      const holds = await holdsFor(tx, subject, subjectId);
-      if (holds.length) {
-        const retained = holds.map((h) => ({
-          what: `${subject} ${subjectId}`,
-          reason: `${h.kind} hold ${h.id}: ${h.reason}`,
-        }));
-        await closeStep(tx, req, name, 'held', { ...prior, retained });
-        return undefined;
-      }
-      return prior;
-    });
-    if (!opened) return {};
+  /** The revoke step of a connection that is already disconnected: its stored outcome is the evidence. */
+  async function recordStoredRevoke(
+    tx: EntityManager,
+    req: DeletionRequest,
+    conn: Connection | null,
+    connectionId: string,
+  ) {
+    const name = `revoke:${connectionId}`;
+    if (!(await openStep(tx, req.id, name))) return;
+    await closeStep(
+      tx,
+      req,
+      name,
+      conn ? 'done' : 'skipped',
+      conn
+        ? {
+            revocations: [
+              {
+                connectionId: conn.id,
+                platform: conn.platform,
+                outcome: conn.revokeOutcome ?? 'unknown',
+                detail: conn.revokeDetail ?? null,
+              },
+            ],
+          }
+        : { note: 'the connection was already gone' },
+    );
+  }
 
-    for (const { table, reach } of reachedBy(subject)) {
-      for (;;) {
-        Context.current().heartbeat(`${name} ${table.table}`);
-        const n = await em().transactional(async (tx) => {
-          const sql = sqlOf(tx);
-          const pick = `select ctid from ${table.table} where ${reach.where} limit ${batch}`;
-          if (reach.action === 'anonymise') {
-            const sets = (reach.columns ?? []).map((c) => `${c} = null`).join(', ');
-            const res = await sql.execute(
-              `update ${table.table} set ${sets} where ctid in (${pick})`,
-              [subjectId],
-              'run',
-            );
-            await addToStep(tx, requestId, name, { anonymised: { [table.table]: affected(res) } });
-            return affected(res);
-          }
-          // Files first: a crash between the two leaves rows whose files are gone, which a re-run
-          // finishes; the other order could leave files nobody points at.
-          let objects = 0;
-          if (table.fileColumn) {
-            const files = await sql.execute<{ p: string | null }[]>(
-              `select ${table.fileColumn} as p from ${table.table} where ctid in (${pick}) for update`,
-              [subjectId],
-            );
-            for (const f of files) {
-              if (!f.p) continue;
-              await rm(path.resolve(config.dataDir, f.p), { force: true });
-              objects++;
-            }
-          }
-          const res = await sql.execute(`delete from ${table.table} where ctid in (${pick})`, [subjectId], 'run');
-          await addToStep(tx, requestId, name, { rows: { [table.table]: affected(res) }, objects });
-          return affected(res);
-        });
-        if (n < batch) break;
+  /**
+   * Deletes (or anonymises) up to `budget` rows of one reach entry; files first, so a crash between
+   * the two leaves rows whose files are gone, which a re-run finishes, never files nobody points at.
+   */
+  async function purgeBatch(
+    tx: EntityManager,
+    entry: ReturnType<typeof reachedBy>[number],
+    subjectId: string,
+    budget: number,
+    add: { rows: Record<string, number>; anonymised: Record<string, number>; objects: number },
+  ): Promise<number> {
+    const { table, reach } = entry;
+    const sql = sqlOf(tx);
+    const pick = `select ctid from ${table.table} where ${reach.where} limit ${budget}`;
+    if (reach.action === 'anonymise') {
+      const sets = (reach.columns ?? []).map((c) => `${c} = null`).join(', ');
+      const n = affected(
+        await sql.execute(`update ${table.table} set ${sets} where ctid in (${pick})`, [subjectId], 'run'),
+      );
+      add.anonymised[table.table] = (add.anonymised[table.table] ?? 0) + n;
+      return n;
+    }
+    if (table.fileColumn) {
+      const files = await sql.execute<{ p: string | null }[]>(
+        `select ${table.fileColumn} as p from ${table.table} where ctid in (${pick}) for update`,
+        [subjectId],
+      );
+      for (const f of files) {
+        if (!f.p) continue;
+        await rm(path.resolve(config.dataDir, f.p), { force: true });
+        add.objects++;
       }
     }
-    return em().transactional(async (tx) => {
-      const req = await request(tx, requestId);
-      const [row] = await sqlOf(tx).execute<{ result: StepResult | null }[]>(
-        'select result from deletion_steps where request_id = ? and name = ? for update',
-        [requestId, name],
-      );
-      const result = row?.result ?? {};
-      await closeStep(tx, req, name, 'done', result);
-      return result;
-    });
+    const n = affected(await sql.execute(`delete from ${table.table} where ctid in (${pick})`, [subjectId], 'run'));
+    add.rows[table.table] = (add.rows[table.table] ?? 0) + n;
+    return n;
+  }
+
+  /**
+   * Works through every table the subject reaches, in graph order, at most `batch` rows per
+   * transaction; the step's counts grow in the same transaction as the deletes they count. A small
+   * subject is one transaction from opening the step to closing it.
+   */
+  async function purgeSubject(requestId: string, subject: Subject, subjectId: string): Promise<StepResult> {
+    const name = `purge:${subject}:${subjectId}`;
+    const entries = reachedBy(subject);
+    let next = 0;
+    let opened = false;
+    for (;;) {
+      Context.current().heartbeat(name);
+      const outcome = await em().transactional(async (tx) => {
+        const req = await request(tx, requestId);
+        if (!opened) {
+          const prior = await openStep(tx, requestId, name);
+          if (!prior) return { done: true, result: {} as StepResult };
+          const holds = await holdsFor(tx, subject, subjectId);
+          if (holds.length) {
+            const retained = holds.map((h) => ({
+              what: `${subject} ${subjectId}`,
+              reason: `${h.kind} hold ${h.id}: ${h.reason}`,
+            }));
+            await closeStep(tx, req, name, 'held', { ...prior, retained });
+            return { done: true, result: {} as StepResult };
+          }
+        }
+        const add = { rows: {} as Record<string, number>, anonymised: {} as Record<string, number>, objects: 0 };
+        let budget = batch;
+        let at = next;
+        while (at < entries.length && budget > 0) {
+          const n = await purgeBatch(tx, entries[at] as (typeof entries)[number], subjectId, budget, add);
+          if (n < budget) at++;
+          budget -= n;
+        }
+        const result = await addToStep(tx, requestId, name, add);
+        if (at < entries.length) return { done: false, at, result };
+        await closeStep(tx, req, name, 'done', result);
+        return { done: true, result };
+      });
+      if (outcome.done) return outcome.result;
+      opened = true;
+      next = outcome.at ?? next;
+    }
   }
 
   async function addToStep(
@@ -197,7 +242,7 @@ export function createDeletionActivities(deps: DeletionDeps) {
     requestId: string,
     name: string,
     add: { rows?: Record<string, number>; anonymised?: Record<string, number>; objects?: number },
-  ): Promise<void> {
+  ): Promise<StepResult> {
     const sql = sqlOf(tx);
     const [row] = await sql.execute<{ result: StepResult | null }[]>(
       'select result from deletion_steps where request_id = ? and name = ? for update',
@@ -215,6 +260,7 @@ export function createDeletionActivities(deps: DeletionDeps) {
       [JSON.stringify(next), requestId, name],
       'run',
     );
+    return next;
   }
 
   return {
@@ -300,6 +346,12 @@ export function createDeletionActivities(deps: DeletionDeps) {
           });
           return { ...base, outcome: 'refused' };
         }
+        // Connections already disconnected need no upstream call: their stored outcome is recorded now.
+        for (const ref of base.connections) {
+          const conn = await tx.findOne(Connection, ref.connectionId);
+          ref.needsRevoke = conn !== null && conn.status !== 'disconnected';
+          if (!ref.needsRevoke) await recordStoredRevoke(tx, req, conn, ref.connectionId);
+        }
         if (req.status === 'received') {
           req.status = 'in_progress';
           req.startedAt = new Date();
@@ -343,8 +395,8 @@ export function createDeletionActivities(deps: DeletionDeps) {
       const name = `revoke:${args.connectionId}`;
       const setup = await em().transactional(async (tx) => {
         const req = await request(tx, args.requestId);
-        const prior = await openStep(tx, req.id, name);
-        if (!prior) return undefined;
+        // Opened here and closed after the revoke: a retry repeats the revoke, a finished step is skipped.
+        if (!(await openStep(tx, req.id, name))) return undefined;
         return { req, conn: await tx.findOne(Connection, args.connectionId) };
       });
       if (!setup) return;
@@ -367,23 +419,11 @@ export function createDeletionActivities(deps: DeletionDeps) {
       }
       await em().transactional(async (tx) => {
         const fresh = await tx.findOne(Connection, args.connectionId);
-        const revocations = fresh
-          ? [
-              {
-                connectionId: fresh.id,
-                platform: fresh.platform,
-                outcome: outcome?.outcome ?? fresh.revokeOutcome ?? 'unknown',
-                detail: outcome?.detail ?? fresh.revokeDetail,
-              },
-            ]
-          : [];
-        await closeStep(
-          tx,
-          await request(tx, req.id),
-          name,
-          fresh ? 'done' : 'skipped',
-          fresh ? { revocations } : { note: 'the connection was already gone' },
-        );
+        const current = await request(tx, req.id);
+        if (!fresh || !outcome) return recordStoredRevoke(tx, current, fresh, args.connectionId);
+        await closeStep(tx, current, name, 'done', {
+          revocations: [{ connectionId: fresh.id, platform: fresh.platform, ...outcome }],
+        });
       });
     },
 
@@ -392,45 +432,38 @@ export function createDeletionActivities(deps: DeletionDeps) {
     },
 
     /**
-     * The post-delete check, as production code: every purged subject must reach zero rows. A
-     * leftover (say, a row written by a request that raced the purge) is purged again, then counted.
+     * The post-delete check, as production code: every purged subject must reach zero rows. It only
+     * counts; leftovers (a row written while the purge ran) go back to the workflow, which purges
+     * those subjects again and checks once more.
      */
-    async verifyDeletion(args: { requestId: string }): Promise<Record<string, number>> {
-      const steps = await em()
-        .getConnection()
-        .execute<{ name: string }[]>(
-          `select name from deletion_steps where request_id = ? and name like 'purge:%' and status = 'done'`,
-          [args.requestId],
-        );
-      const left: Record<string, number> = {};
-      for (const { name } of steps) {
-        const [, subject, subjectId] = name.split(':') as [string, Subject, string];
-        let counts = await remaining(em(), subject, subjectId);
-        if (Object.keys(counts).length) {
-          await em()
-            .getConnection()
-            .execute(
-              `update deletion_steps set status = 'running' where request_id = ? and name = ?`,
-              [args.requestId, name],
-              'run',
-            );
-          await purgeSubject(args.requestId, subject, subjectId);
-          counts = await remaining(em(), subject, subjectId);
-        }
-        for (const [table, n] of Object.entries(counts)) left[`${subject}:${table}`] = n;
-      }
-      await em().transactional(async (tx) => {
+    async verifyDeletion(args: { requestId: string }): Promise<{ subject: Subject; subjectId: string }[]> {
+      return em().transactional(async (tx) => {
         const req = await request(tx, args.requestId);
-        await openStep(tx, req.id, 'verify');
-        await closeStep(tx, req, 'verify', Object.keys(left).length ? 'failed' : 'done', { remaining: left });
-      });
-      if (Object.keys(left).length) {
-        throw ApplicationFailure.retryable(
-          `rows still reach the subject: ${JSON.stringify(left)}`,
-          'DeletionIncomplete',
+        const steps = await sqlOf(tx).execute<{ name: string }[]>(
+          `select name from deletion_steps where request_id = ? and name like 'purge:%' and status = 'done'`,
+          [req.id],
         );
-      }
-      return left;
+        const left: Record<string, number> = {};
+        const again: { subject: Subject; subjectId: string }[] = [];
+        for (const { name } of steps) {
+          const [, subject, subjectId] = name.split(':') as [string, Subject, string];
+          const counts = await remaining(tx, subject, subjectId);
+          if (!Object.keys(counts).length) continue;
+          again.push({ subject, subjectId });
+          for (const [table, n] of Object.entries(counts)) left[`${subject}:${table}`] = n;
+        }
+        await openStep(tx, req.id, 'verify');
+        await closeStep(tx, req, 'verify', again.length ? 'failed' : 'done', { remaining: left });
+        if (again.length) {
+          // Reopen them, so the next purge runs instead of being skipped as done.
+          await sqlOf(tx).execute(
+            `update deletion_steps set status = 'running' where request_id = ? and (name like 'purge:%' and status = 'done' and name = any(?::text[]) or name = 'verify')`,
+            [req.id, `{${again.map((a) => `purge:${a.subject}:${a.subjectId}`).join(',')}}`],
+            'run',
+          );
+        }
+        return again;
+      });
     },
 
     async finishDeletion(args: { requestId: string }): Promise<DeletionStatus> {

@@ -124,3 +124,34 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 
 /** `goal` with the verdict, e.g. "goal >= 35 workflows/s  (met)". */
 export const verdict = (goal: string, met: boolean) => `goal ${goal}  (${met ? 'met' : 'MISSED'})`;
+
+/**
+ * A core worker in the benchmark process (prebuilt bundle, real activities, up to 100 concurrent
+ * tasks of each kind). `stopped` rejects if the worker ends before cleanup, so a run fails at once.
+ */
+export async function startBenchWorker(
+  sys: ScratchSystem,
+  onCleanup: OnCleanup,
+  opts: { bundlePath: string; taskQueue: string; activities: object },
+): Promise<{ stopped: Promise<never> }> {
+  const { NativeConnection, Worker } = await import('@temporalio/worker');
+  const nativeConnection = await NativeConnection.connect({ address: sys.temporalAddress });
+  onCleanup('closing the worker connection', () => nativeConnection.close());
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: sys.namespace,
+    taskQueue: opts.taskQueue,
+    workflowBundle: { codePath: opts.bundlePath },
+    activities: opts.activities,
+    maxConcurrentWorkflowTaskExecutions: 100,
+    maxConcurrentActivityTaskExecutions: 100,
+  });
+  const running = worker.run();
+  onCleanup('stopping the worker', async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch(() => {});
+  });
+  const stopped = running.then(() => Promise.reject(new Error('the worker stopped during the run')));
+  stopped.catch(() => {}); // the worker also stops at cleanup, after the run is decided
+  return { stopped };
+}

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createCoreActivities } from '../activities/index.ts';
 import { Invitation, Workspace } from '../db/entities/index.ts';
 import { loadConfig } from '../lib/config.ts';
@@ -14,7 +14,7 @@ import { sha256 } from '../lib/secrets.ts';
 import { buildWorkflowBundle } from '../workers/build-bundle.ts';
 import { startInvitation } from '../workflows/invitation.client.ts';
 import { type InvitationResult, invitationWorkflowId } from '../workflows/invitation.messages.ts';
-import { intSetting, percentile, runBench, startScratchSystem, verdict } from './harness.ts';
+import { intSetting, percentile, runBench, startBenchWorker, startScratchSystem, verdict } from './harness.ts';
 
 const GOAL_PER_SECOND = 35;
 const START_CONCURRENCY = 50;
@@ -38,21 +38,10 @@ await runBench(limitMs, async (onCleanup) => {
 
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const taskQueue = `bench-core-${randomUUID()}`;
-  const nativeConnection = await NativeConnection.connect({ address: sys.temporalAddress });
-  onCleanup('closing the worker connection', () => nativeConnection.close());
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    namespace: sys.namespace,
+  const { stopped: workerStopped } = await startBenchWorker(sys, onCleanup, {
+    bundlePath,
     taskQueue,
-    workflowBundle: { codePath: bundlePath },
     activities: createCoreActivities({ orm: sys.orm, config: loadConfig() }),
-    maxConcurrentWorkflowTaskExecutions: 100,
-    maxConcurrentActivityTaskExecutions: 100,
-  });
-  const running = worker.run();
-  onCleanup('stopping the worker', async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running.catch(() => {});
   });
 
   const connection = await Connection.connect({ address: sys.temporalAddress });
@@ -105,8 +94,6 @@ await runBench(limitMs, async (onCleanup) => {
   });
   const startPhaseS = (performance.now() - t0) / 1000;
   // A worker that dies would leave the results waiting until the time limit; fail at once instead.
-  const workerStopped = running.then(() => Promise.reject(new Error('the worker stopped during the run')));
-  workerStopped.catch(() => {}); // the worker stops at cleanup too, after the race is decided
   await Promise.race([Promise.all(results), workerStopped]);
   if (failed) throw failed;
   const totalS = (lastDone - t0) / 1000;

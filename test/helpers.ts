@@ -176,3 +176,24 @@ export function historyText(historyJson: string): string {
   walk(JSON.parse(historyJson));
   return `${historyJson}\n${decoded.join('\n')}`;
 }
+
+/**
+ * With RECORD_HISTORIES set, saves a finished workflow's history under test/histories/<type>/ for
+ * the replay test (commit the files). Returns the history JSON either way.
+ */
+export async function recordHistory(
+  client: import('@temporalio/client').Client,
+  workflowId: string,
+  workflowType: string,
+  scenario: string,
+): Promise<string> {
+  const { historyToJSON } = await import('@temporalio/common/lib/proto-utils.js');
+  const json = historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory());
+  if (process.env.RECORD_HISTORIES) {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const dir = path.join(import.meta.dirname, 'histories', workflowType);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `${scenario}.json`), json);
+  }
+  return json;
+}

@@ -19,6 +19,8 @@ export interface ConnectionRef {
   connectionId: string;
   workspaceId: string;
   platform: string;
+  /** Still connected: revoke upstream through its workflow. Otherwise its stored outcome is the evidence. */
+  needsRevoke?: boolean;
 }
 
 /** What beginDeletion read from the request: ids and instants (ISO strings) only. */

@@ -13,6 +13,7 @@ import {
   createWorkspace,
   eventually,
   PASSWORD,
+  recordHistory,
   signUp,
   sql,
   type TestSystem,
@@ -113,6 +114,7 @@ describe('compliance', () => {
     expect(described.searchAttributes.ProcessState).toEqual(['overdue']);
 
     expect(await result(id)).toBe('completed');
+    await recordHistory(client, deletionWorkflowId(id), 'deletionWorkflow', 'overdue');
     const alerts = await sql<{ kind: string }>(sys.orm, 'select kind from compliance_alerts where request_id = ?', [
       id,
     ]);
@@ -160,6 +162,7 @@ describe('compliance', () => {
     const restored = await signIn(true);
     expect(restored.statusCode, restored.body).toBe(201);
     expect(await result(id)).toBe('cancelled');
+    await recordHistory(client, deletionWorkflowId(id), 'deletionWorkflow', 'account-restored');
     const token = restored.json().session.token as string;
     const ws = await api(token, 'GET', '/v1/workspaces');
     expect(ws.json().map((w: { id: string }) => w.id)).toContain(workspaceId);
@@ -179,9 +182,9 @@ describe('compliance', () => {
         payload: { password: PASSWORD },
       });
       expect(res.statusCode, res.body).toBe(202);
-      expect(await lazyClient(short.config).client.workflow.getHandle(deletionWorkflowId(res.json().id)).result()).toBe(
-        'completed',
-      );
+      const shortClient = lazyClient(short.config).client;
+      expect(await shortClient.workflow.getHandle(deletionWorkflowId(res.json().id)).result()).toBe('completed');
+      await recordHistory(shortClient, deletionWorkflowId(res.json().id), 'deletionWorkflow', 'account-purged');
       expect(await sql(short.orm, 'select 1 from users where email = ?', [user.email])).toEqual([]);
       const cert = await api(officer.token, 'GET', `/v1/compliance/deletion-requests/${res.json().id}/certificate`);
       expect(cert.json().deleted).toEqual(
@@ -207,6 +210,7 @@ describe('compliance', () => {
     expect(hold.statusCode, hold.body).toBe(201);
     const first = await api(owner.token, 'POST', `/v1/workspaces/${workspaceId}/deletion`);
     expect(await result(first.json().id)).toBe('completed_with_exceptions');
+    await recordHistory(client, deletionWorkflowId(first.json().id), 'deletionWorkflow', 'workspace-held');
     expect(await sql(sys.orm, 'select 1 from workspaces where id = ?', [workspaceId])).toHaveLength(1);
     const cert = await api(officer.token, 'GET', `/v1/compliance/deletion-requests/${first.json().id}/certificate`);
     expect(JSON.stringify(cert.json().retained)).toContain('litigation hold: preserve records');

@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +26,7 @@ import {
   createWorkspace,
   historyText,
   PASSWORD,
+  recordHistory,
   sendInvitation,
   signUp,
   sql,
@@ -358,7 +358,7 @@ describe('portability export', () => {
     expect(w.manifest.tables).not.toHaveProperty('users');
 
     // Workflow history: ids only.
-    const history = historyText(historyToJSON(await client.workflow.getHandle(exportWorkflowId(ws.id)).fetchHistory()));
+    const history = historyText(await recordHistory(client, exportWorkflowId(ws.id), 'exportWorkflow', 'workspace'));
     for (const secret of [ws.token, s.owner.email, s.member.email]) expect(history).not.toContain(secret);
 
     // Account export of the owner.

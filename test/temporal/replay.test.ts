@@ -14,6 +14,9 @@ describe('recorded workflow histories', () => {
     ['invitationWorkflow', 3],
     ['connectWorkflow', 8],
     ['connectionWorkflow', 8],
+    ['deletionWorkflow', 10],
+    ['exportWorkflow', 1],
+    ['retentionSweepWorkflow', 5],
   ] as const)('exist for %s', (workflowType, atLeast) => {
     expect(files.filter((f) => f.startsWith(workflowType)).length).toBeGreaterThanOrEqual(atLeast);
   });

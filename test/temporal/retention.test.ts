@@ -13,7 +13,15 @@ import { ensureRetentionSchedules, RETENTION_CATCHUP_WINDOW_MS } from '../../lib
 import { deletionInput } from '../../workflows/deletion.client.ts';
 import { deletionWorkflowId } from '../../workflows/deletion.messages.ts';
 import type { RetentionSweepInput, RetentionSweepResult } from '../../workflows/retention.messages.ts';
-import { createTestSystem, createWorkspace, eventually, signUp, sql, type TestSystem } from '../helpers.ts';
+import {
+  createTestSystem,
+  createWorkspace,
+  eventually,
+  recordHistory,
+  signUp,
+  sql,
+  type TestSystem,
+} from '../helpers.ts';
 
 // Retention sweeps against the shared test database: each test makes its own rows old or fresh and
 // checks exactly those. Only this file writes rows that are past retention, so counts of the
@@ -36,12 +44,15 @@ afterAll(async () => {
 const ago = (ms: number) => new Date(Date.now() - ms);
 const hash = () => randomBytes(32).toString('hex');
 
-function sweep(input: RetentionSweepInput): Promise<RetentionSweepResult> {
-  return client.workflow.execute('retentionSweepWorkflow', {
+async function sweep(input: RetentionSweepInput): Promise<RetentionSweepResult> {
+  const workflowId = `test-${retentionScheduleId(input.policyId)}-${randomUUID()}`;
+  const result = await client.workflow.execute('retentionSweepWorkflow', {
     taskQueue: sys.config.taskQueues.core,
-    workflowId: `test-${retentionScheduleId(input.policyId)}-${randomUUID()}`,
+    workflowId,
     args: [input],
   });
+  await recordHistory(client, workflowId, 'retentionSweepWorkflow', input.policyId);
+  return result;
 }
 
 async function insertLogs(marker: string, ages: number[]) {
