@@ -98,15 +98,34 @@ export function createDeletionActivities(deps: DeletionDeps) {
     });
   }
 
-  /** Active holds that cover a subject: on the subject itself, or on the workspace it lives in. */
+  /**
+   * Active holds on anything a purge of this subject would touch. Conservative on purpose: a hold on
+   * one connection keeps its whole workspace; a hold on a workspace keeps the accounts that belong to
+   * it; a platform-user hold keeps that platform account's connections.
+   */
   async function holdsFor(tx: EntityManager, subject: Subject, subjectId: string) {
+    // The subjects the purge reaches, as (kind, id) pairs a hold may name; `s.id` is the subject.
+    const touched: Record<Subject, string> = {
+      connection: `select 'connection', s.id from s
+        union all select 'workspace', c.workspace_id::text from connections c, s where c.id::text = s.id
+        union all select 'platform_user', c.platform || ':' || x.v from connections c, s,
+          lateral (values (c.external_id), (c.external_ids ->> 'userId'), (c.external_ids ->> 'appScopedId')) x(v)
+          where c.id::text = s.id and x.v is not null`,
+      workspace: `select 'workspace', s.id from s
+        union all select 'connection', c.id::text from connections c, s where c.workspace_id::text = s.id
+        union all select 'platform_user', c.platform || ':' || c.external_id from connections c, s where c.workspace_id::text = s.id
+        union all select 'account', m.user_id::text from memberships m, s where m.workspace_id::text = s.id`,
+      account: `select 'account', s.id from s
+        union all select 'workspace', m.workspace_id::text from memberships m, s where m.user_id::text = s.id
+        union all select 'connection', c.id::text from connections c join memberships m on m.workspace_id = c.workspace_id, s
+          where m.user_id::text = s.id`,
+      file: `select 'file', s.id from s`,
+    };
     return sqlOf(tx).execute<{ id: string; kind: string; reason: string }[]>(
-      `select id, kind, reason from legal_holds
-        where released_at is null and (
-          (subject_kind = ? and subject_id = ?)
-          or (subject_kind = 'workspace' and ? = 'connection'
-              and subject_id = (select workspace_id::text from connections where id::text = ?)))`,
-      [subject, subjectId, subject, subjectId],
+      `with s(id) as (select ?::text)
+       select h.id, h.kind, h.reason from legal_holds h
+        where h.released_at is null and (h.subject_kind, h.subject_id) in (${touched[subject]})`,
+      [subjectId],
     );
   }
 
@@ -175,9 +194,10 @@ export function createDeletionActivities(deps: DeletionDeps) {
       add.anonymised[table.table] = (add.anonymised[table.table] ?? 0) + n;
       return n;
     }
-    if (table.fileColumn) {
+    const filePath = table.filePath ?? table.fileColumn;
+    if (filePath) {
       const files = await sql.execute<{ p: string | null }[]>(
-        `select ${table.fileColumn} as p from ${table.table} where ctid in (${pick}) for update`,
+        `select ${filePath} as p from ${table.table} where ctid in (${pick}) for update`,
         [subjectId],
       );
       for (const f of files) {
@@ -263,6 +283,67 @@ export function createDeletionActivities(deps: DeletionDeps) {
     return next;
   }
 
+  /**
+   * What deleting an account takes with it, as of now: workspaces it shares stay (its membership
+   * goes); a workspace with nobody else goes with it; being the only owner of a shared one refuses
+   * the request until ownership moves. Evaluated at the start and again when the grace ends, since
+   * memberships change in between.
+   */
+  async function accountPlan(tx: EntityManager, userId: string) {
+    const sql = sqlOf(tx);
+    const rows = await sql.execute<{ workspace_id: string; role: string; others: string; other_owners: string }[]>(
+      `select m.workspace_id, m.role,
+              (select count(*) from memberships o where o.workspace_id = m.workspace_id and o.user_id <> m.user_id)::text as others,
+              (select count(*) from memberships o where o.workspace_id = m.workspace_id and o.user_id <> m.user_id and o.role = 'owner')::text as other_owners
+         from memberships m where m.user_id = ?::uuid`,
+      [userId],
+    );
+    const blocking = rows.filter((r) => r.role === 'owner' && Number(r.others) > 0 && Number(r.other_owners) === 0);
+    const workspaces = rows.filter((r) => Number(r.others) === 0).map((r) => r.workspace_id);
+    const connections: ConnectionRef[] = [];
+    for (const w of workspaces) {
+      connections.push(
+        ...(await sql.execute<ConnectionRef[]>(
+          `select id as "connectionId", workspace_id as "workspaceId", platform from connections where workspace_id = ? order by created_at`,
+          [w],
+        )),
+      );
+    }
+    return {
+      refusal: blocking.length
+        ? `sole owner of ${blocking.length} shared workspace(s); transfer ownership first`
+        : undefined,
+      workspaces,
+      connections,
+    };
+  }
+
+  /** Marks which connections still need an upstream revoke; the others' stored outcome is recorded now. */
+  async function markRevokes(tx: EntityManager, req: DeletionRequest, refs: ConnectionRef[]) {
+    for (const ref of refs) {
+      const conn = await tx.findOne(Connection, ref.connectionId);
+      ref.needsRevoke = conn !== null && conn.status !== 'disconnected';
+      if (!ref.needsRevoke) await recordStoredRevoke(tx, req, conn, ref.connectionId);
+    }
+  }
+
+  async function refuse(tx: EntityManager, req: DeletionRequest, reason: string) {
+    req.status = 'refused';
+    req.reason = reason;
+    req.completedAt = new Date();
+    // An account waiting out its grace is usable again: nothing first-party was purged.
+    if (req.kind === 'account') {
+      await tx.nativeUpdate(User, { id: req.subjectId, pendingDeletionId: req.id }, { pendingDeletionId: null });
+    }
+    audit(tx, {
+      action: 'deletion.refused',
+      workspaceId: req.workspaceId,
+      targetType: 'deletion_request',
+      targetId: req.id,
+      details: { kind: req.kind },
+    });
+  }
+
   return {
     async beginDeletion(args: { requestId: string }): Promise<DeletionPlan> {
       return em().transactional(async (tx) => {
@@ -309,49 +390,21 @@ export function createDeletionActivities(deps: DeletionDeps) {
             base.workspaces = [req.subjectId];
             break;
           case 'account': {
-            // Workspaces the account shares with others stay (its membership goes); a workspace
-            // with nobody else in it goes with the account; being the only owner of a shared one
-            // refuses the request until ownership moves.
-            const rows = await sql.execute<
-              { workspace_id: string; role: string; others: string; other_owners: string }[]
-            >(
-              `select m.workspace_id, m.role,
-                      (select count(*) from memberships o where o.workspace_id = m.workspace_id and o.user_id <> m.user_id)::text as others,
-                      (select count(*) from memberships o where o.workspace_id = m.workspace_id and o.user_id <> m.user_id and o.role = 'owner')::text as other_owners
-                 from memberships m where m.user_id = ?::uuid`,
-              [req.subjectId],
-            );
-            const blocking = rows.filter(
-              (r) => r.role === 'owner' && Number(r.others) > 0 && Number(r.other_owners) === 0,
-            );
-            if (blocking.length)
-              refusal = `sole owner of ${blocking.length} shared workspace(s); transfer ownership first`;
-            base.workspaces = rows.filter((r) => Number(r.others) === 0).map((r) => r.workspace_id);
-            for (const w of base.workspaces) base.connections.push(...(await refs('workspace_id::text = ?', w)));
+            const account = await accountPlan(tx, req.subjectId);
+            refusal = account.refusal;
+            base.workspaces = account.workspaces;
+            base.connections = account.connections;
             break;
           }
           case 'file':
             break;
         }
         if (refusal) {
-          req.status = 'refused';
-          req.reason = refusal;
-          req.completedAt = new Date();
-          audit(tx, {
-            action: 'deletion.refused',
-            workspaceId: req.workspaceId,
-            targetType: 'deletion_request',
-            targetId: req.id,
-            details: { kind: req.kind },
-          });
+          await refuse(tx, req, refusal);
           return { ...base, outcome: 'refused' };
         }
         // Connections already disconnected need no upstream call: their stored outcome is recorded now.
-        for (const ref of base.connections) {
-          const conn = await tx.findOne(Connection, ref.connectionId);
-          ref.needsRevoke = conn !== null && conn.status !== 'disconnected';
-          if (!ref.needsRevoke) await recordStoredRevoke(tx, req, conn, ref.connectionId);
-        }
+        await markRevokes(tx, req, base.connections);
         if (req.status === 'received') {
           req.status = 'in_progress';
           req.startedAt = new Date();
@@ -364,6 +417,23 @@ export function createDeletionActivities(deps: DeletionDeps) {
           });
         }
         return { ...base, outcome: 'proceed' };
+      });
+    },
+
+    /** Account, when the grace ends: what to purge as of now, or a refusal that gives the account back. */
+    async replanAccount(args: {
+      requestId: string;
+    }): Promise<Pick<DeletionPlan, 'outcome' | 'workspaces' | 'connections'>> {
+      return em().transactional(async (tx) => {
+        const req = await request(tx, args.requestId);
+        if (DONE.includes(req.status)) return { outcome: 'finished', workspaces: [], connections: [] };
+        const plan = await accountPlan(tx, req.subjectId);
+        if (plan.refusal) {
+          await refuse(tx, req, `${plan.refusal} (found when the grace ended)`);
+          return { outcome: 'refused', workspaces: [], connections: [] };
+        }
+        await markRevokes(tx, req, plan.connections);
+        return { outcome: 'proceed', workspaces: plan.workspaces, connections: plan.connections };
       });
     },
 

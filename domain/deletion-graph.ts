@@ -26,8 +26,10 @@ export interface GraphTable {
   retained?: string;
   /** Removed by a retention schedule rather than by subject (see domain/retention.ts). */
   swept?: string;
-  /** A column holding a path under the data folder: the file goes with its row. */
+  /** A column holding a path under the data folder: the file goes with its row (and into exports). */
   fileColumn?: string;
+  /** Where deletion finds the file, as SQL, when the column alone may not say yet (defaults to fileColumn). */
+  filePath?: string;
   /** Columns never exported (secrets, hashes of secrets, ciphertext). */
   exportOmit?: string[];
   /** Framework tables: no personal data, not exported. */
@@ -88,6 +90,8 @@ export const DELETION_GRAPH: GraphTable[] = [
       workspace: del(`kind = 'workspace' and subject_id = ?::uuid`),
     },
     fileColumn: 'path',
+    // The ZIP's place is known before `path` is set, so one still being built goes too.
+    filePath: `coalesce(path, 'exports/' || id || '.zip')`,
     exportOmit: ['token_hash', 'path'],
   },
   {

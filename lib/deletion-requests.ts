@@ -5,6 +5,7 @@ import { deletionDeadline } from '../domain/deadlines.ts';
 import type { PlatformId } from '../platforms/types.ts';
 import { audit } from './audit.ts';
 import type { PrivacyPolicy } from './config.ts';
+import { sqlOf } from './sql.ts';
 
 // Stores a deletion request with its legal due date. The row is written before anyone is answered
 // (Meta asks for that) and before the workflow starts, so a crash in between leaves a `received`
@@ -36,34 +37,47 @@ export async function createDeletionRequest(
   input: NewDeletionRequest,
   policy: PrivacyPolicy,
 ): Promise<{ request: DeletionRequest; created: boolean }> {
-  if (input.sourceKey) {
-    const existing = await em.findOne(DeletionRequest, { sourceKey: input.sourceKey });
-    if (existing) return { request: existing, created: false };
-  }
-  const receivedAt = input.receivedAt ?? new Date();
-  const deadline = deletionDeadline(input.kind, receivedAt, policy, input.platforms ?? []);
-  const request = em.create(DeletionRequest, {
-    id: randomUUID(),
-    kind: input.kind,
-    subjectId: input.subjectId,
-    workspaceId: input.workspaceId,
-    requestedBy: input.requestedBy,
-    channel: input.channel,
-    sourceKey: input.sourceKey ?? null,
-    confirmationCode: input.withConfirmationCode ? confirmationCode() : null,
-    deadlineRule: deadline.rule,
-    receivedAt,
-    dueAt: deadline.dueAt,
-    graceEndsAt: deadline.graceEndsAt ?? null,
+  return em.transactional(async (tx) => {
+    // One open request per subject: concurrent submissions queue on this lock and find the first.
+    await sqlOf(tx).execute('select pg_advisory_xact_lock(hashtext(?))', [`deletion:${input.kind}:${input.subjectId}`]);
+    if (input.sourceKey) {
+      const existing = await tx.findOne(DeletionRequest, { sourceKey: input.sourceKey });
+      if (existing) return { request: existing, created: false };
+    }
+    // Callbacks carry their own key (each is a request Meta wants answered); the rest merge.
+    const open = input.sourceKey
+      ? null
+      : await tx.findOne(DeletionRequest, {
+          kind: input.kind,
+          subjectId: input.subjectId,
+          status: { $in: ['received', 'in_grace', 'in_progress'] },
+        });
+    if (open) return { request: open, created: false };
+    const receivedAt = input.receivedAt ?? new Date();
+    const deadline = deletionDeadline(input.kind, receivedAt, policy, input.platforms ?? []);
+    const request = tx.create(DeletionRequest, {
+      id: randomUUID(),
+      kind: input.kind,
+      subjectId: input.subjectId,
+      workspaceId: input.workspaceId,
+      requestedBy: input.requestedBy,
+      channel: input.channel,
+      sourceKey: input.sourceKey ?? null,
+      confirmationCode: input.withConfirmationCode ? confirmationCode() : null,
+      deadlineRule: deadline.rule,
+      receivedAt,
+      dueAt: deadline.dueAt,
+      graceEndsAt: deadline.graceEndsAt ?? null,
+    });
+    audit(tx, {
+      action: 'deletion.requested',
+      actorId: input.requestedBy,
+      workspaceId: input.workspaceId,
+      targetType: 'deletion_request',
+      targetId: request.id,
+      details: { kind: input.kind, channel: input.channel, rule: deadline.rule, dueAt: deadline.dueAt.toISOString() },
+    });
+    await tx.flush();
+    return { request, created: true };
   });
-  audit(em, {
-    action: 'deletion.requested',
-    actorId: input.requestedBy,
-    workspaceId: input.workspaceId,
-    targetType: 'deletion_request',
-    targetId: request.id,
-    details: { kind: input.kind, channel: input.channel, rule: deadline.rule, dueAt: deadline.dueAt.toISOString() },
-  });
-  await em.flush();
-  return { request, created: true };
 }

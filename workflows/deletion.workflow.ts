@@ -50,6 +50,7 @@ export async function deletionWorkflow(input: DeletionInput): Promise<DeletionSt
   let restored: RestoreArgs | undefined;
   let cancelled = false;
   let purging = false;
+  let graceEndsAt: string | null = null;
   setHandler(
     restoreUpdate,
     async (args: RestoreArgs) => {
@@ -60,7 +61,8 @@ export async function deletionWorkflow(input: DeletionInput): Promise<DeletionSt
     },
     {
       validator: (_: RestoreArgs) => {
-        if (state.status !== 'in_grace' || purging) {
+        const graceOver = graceEndsAt !== null && Date.now() >= Date.parse(graceEndsAt);
+        if (state.status !== 'in_grace' || purging || graceOver) {
           throw ApplicationFailure.nonRetryable('the request is not in its recovery grace', 'NotInGrace');
         }
       },
@@ -91,21 +93,33 @@ export async function deletionWorkflow(input: DeletionInput): Promise<DeletionSt
     return run();
   };
 
-  // Access goes first: sessions and API keys die the moment an account deletion is accepted.
-  if (plan.kind === 'account') await step('access', () => local.closeAccess({ requestId }));
-  for (const c of plan.connections) {
-    if (c.needsRevoke) {
-      await step(`revoke:${c.connectionId}`, () => acts.revokeConnection({ requestId, connectionId: c.connectionId }));
+  /** Platform data goes at once: upstream revoke where still connected, then the connection's rows. */
+  const purgeConnections = async (connections: typeof plan.connections) => {
+    for (const c of connections) {
+      if (c.needsRevoke) {
+        await step(`revoke:${c.connectionId}`, () =>
+          acts.revokeConnection({ requestId, connectionId: c.connectionId }),
+        );
+      }
+      await step(`purge:connection:${c.connectionId}`, () =>
+        acts.purge({ requestId, subject: 'connection', subjectId: c.connectionId }),
+      );
     }
-    await step(`purge:connection:${c.connectionId}`, () =>
-      acts.purge({ requestId, subject: 'connection', subjectId: c.connectionId }),
-    );
-  }
+  };
 
+  // Access goes first: sessions and API keys die the moment an account deletion is accepted, and the
+  // grace (restore possible) starts then, even while platform data is still being revoked.
   if (plan.kind === 'account') {
+    await step('access', () => local.closeAccess({ requestId }));
+    graceEndsAt = plan.graceEndsAt;
     state.status = 'in_grace';
     setProcessState('in_grace');
-    if (plan.graceEndsAt) await condition(() => restored !== undefined, until(plan.graceEndsAt));
+  }
+  await purgeConnections(plan.connections);
+
+  let workspaces = plan.workspaces;
+  if (plan.kind === 'account') {
+    if (graceEndsAt) await condition(() => restored !== undefined, until(graceEndsAt));
     if (restored) {
       finished = true;
       await local.cancelDeletion({ requestId, byUserId: restored.byUserId });
@@ -116,12 +130,22 @@ export async function deletionWorkflow(input: DeletionInput): Promise<DeletionSt
       return 'cancelled';
     }
     purging = true;
+    // Memberships change during a month: what goes with the account is decided again now.
+    const now = await local.replanAccount({ requestId });
+    if (now.outcome !== 'proceed') {
+      finished = true;
+      state.status = now.outcome === 'refused' ? 'refused' : 'completed';
+      setProcessState(state.status);
+      return state.status;
+    }
     state.status = 'in_progress';
     setProcessState(state.risk === 'on_track' ? 'in_progress' : state.risk);
     await local.setStatus({ requestId, status: 'in_progress' });
+    await purgeConnections(now.connections);
+    workspaces = now.workspaces;
   }
 
-  for (const workspaceId of plan.workspaces) {
+  for (const workspaceId of workspaces) {
     await step(`purge:workspace:${workspaceId}`, () =>
       acts.purge({ requestId, subject: 'workspace', subjectId: workspaceId }),
     );

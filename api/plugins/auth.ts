@@ -1,9 +1,11 @@
 import { RequestContext } from '@mikro-orm/core';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { User } from '../../db/entities/index.ts';
+import { defaultPolicy } from '../../domain/policy.ts';
 import { atLeast, type Role } from '../../domain/roles.ts';
-import { sha256, tokenKind } from '../../lib/secrets.ts';
-import { forbidden, notFound, unauthenticated } from '../errors.ts';
+import { decoyVerify, sha256, tokenKind, utf8Bytes, verifyPassword } from '../../lib/secrets.ts';
+import { AppError, forbidden, notFound, unauthenticated } from '../errors.ts';
 
 const API_TOKEN_TOUCH_MS = 60_000;
 
@@ -75,3 +77,32 @@ export async function requireRole(request: FastifyRequest, workspaceId: string, 
   if (!atLeast(role, minimum)) throw forbidden(`this needs the ${minimum} role or higher`);
   return { workspace: workspaceId, user: userId, role };
 }
+
+/**
+ * Step-up for destructive or data-revealing actions (account deletion, exports): a signed-in session,
+ * not an API token, and the password again; an account without one (Google sign-in only) must have
+ * signed in within the last 15 minutes.
+ */
+export async function stepUp(request: FastifyRequest, password: string | undefined): Promise<void> {
+  const principal = principalOf(request);
+  if (principal.kind !== 'session') throw forbidden('this needs a signed-in session, not an API token');
+  const { orm, config } = request.server.deps;
+  const user = await orm.em.fork().findOneOrFail(User, principal.userId);
+  if (user.passwordHash) {
+    const given = password ?? '';
+    const ok =
+      given && utf8Bytes(given) <= defaultPolicy.passwordMaxBytes
+        ? await verifyPassword(given, user.passwordHash)
+        : await decoyVerify(given || 'x', config.auth.bcryptCost);
+    if (!ok) throw new AppError(401, 'INVALID_CREDENTIALS', 'the password is wrong', 'body.password');
+    return;
+  }
+  const [row] = await orm.em
+    .getConnection()
+    .execute('select created_at from sessions where id = ?', [principal.credentialId]);
+  if (!row || Date.now() - new Date(row.created_at).getTime() > RECENT_SIGN_IN_MS) {
+    throw new AppError(403, 'REAUTHENTICATION_REQUIRED', 'sign in again (with Google) and retry within 15 minutes');
+  }
+}
+
+const RECENT_SIGN_IN_MS = 15 * 60_000;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -5,6 +6,7 @@ import {
   DELETION_KINDS,
   DELETION_RISKS,
   DELETION_STATUSES,
+  DeletionRequest,
   HOLD_KINDS,
   LegalHold,
   User,
@@ -20,13 +22,16 @@ import {
   requestView,
   toCsv,
 } from '../../lib/compliance.ts';
-import { AppError, notFound } from '../errors.ts';
+import { deletionUpdateFailure, restoreAccount } from '../../workflows/deletion.client.ts';
+import { AppError, conflict, notFound } from '../errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { bearerSecurity, commonErrors, Strict, Timestamp, Uuid } from '../schemas.ts';
 import { DeletionRequestView, submitDeletion } from './deletion.ts';
 
 // The compliance API: for users with the instance role `compliance` (granted with the operator CLI,
 // `npm run compliance -- grant <email>`). The CLI calls the same functions in lib/compliance.ts.
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function requireCompliance(request: FastifyRequest): Promise<string> {
   const { userId } = principalOf(request);
@@ -128,6 +133,9 @@ export const complianceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (kind === 'platform_user' && !/^[a-z]+:.+$/.test(subjectId)) {
         throw new AppError(400, 'VALIDATION', 'a platform user is `<platform>:<platform user id>`', 'body.subjectId');
       }
+      if (kind !== 'platform_user' && !UUID.test(subjectId)) {
+        throw new AppError(400, 'VALIDATION', `a ${kind} is named by its id (a UUID)`, 'body.subjectId');
+      }
       const created = await submitDeletion(
         app.deps,
         orm.em.fork(),
@@ -153,6 +161,38 @@ export const complianceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const timeline = await requestTimeline(orm.em.fork(), request.params.requestId);
       if (!timeline) throw notFound('deletion request');
       return timeline;
+    },
+  );
+
+  app.post(
+    '/compliance/deletion-requests/:requestId/restore',
+    {
+      schema: {
+        tags,
+        summary: 'Restore an account within its deletion grace (for accounts that cannot sign in to restore)',
+        security: bearerSecurity,
+        params: IdParams,
+        response: { 200: DeletionRequestView, ...commonErrors },
+      },
+    },
+    async (request) => {
+      const by = await requireCompliance(request);
+      const em = orm.em.fork();
+      const found = await em.findOne(DeletionRequest, request.params.requestId);
+      if (!found) throw notFound('deletion request');
+      if (found.kind !== 'account' || found.status !== 'in_grace') {
+        throw conflict('NOT_IN_GRACE', 'only an account deletion within its grace can be restored');
+      }
+      try {
+        await restoreAccount(app.deps.temporal, found.id, { byUserId: by });
+      } catch (err) {
+        if (deletionUpdateFailure(err) === 'NotInGrace') {
+          throw conflict('NOT_IN_GRACE', 'only an account deletion within its grace can be restored');
+        }
+        throw err;
+      }
+      await em.refresh(found);
+      return requestView(found);
     },
   );
 
@@ -267,24 +307,25 @@ export const complianceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const by = await requireCompliance(request);
-      const em = orm.em.fork();
-      const hold = em.create(LegalHold, {
-        ...request.body,
-        workspaceId: request.body.workspaceId ?? null,
-        placedBy: by,
-        placedAt: new Date(),
+      const hold = await orm.em.fork().transactional(async (em) => {
+        const placed = em.create(LegalHold, {
+          ...request.body,
+          id: randomUUID(),
+          workspaceId: request.body.workspaceId ?? null,
+          placedBy: by,
+          placedAt: new Date(),
+        });
+        audit(em, {
+          action: 'legal_hold.placed',
+          actorId: by,
+          workspaceId: placed.workspaceId,
+          targetType: 'legal_hold',
+          targetId: placed.id,
+          requestId: request.id,
+          details: { kind: placed.kind, subjectKind: placed.subjectKind },
+        });
+        return placed;
       });
-      await em.flush();
-      audit(em, {
-        action: 'legal_hold.placed',
-        actorId: by,
-        workspaceId: hold.workspaceId,
-        targetType: 'legal_hold',
-        targetId: hold.id,
-        requestId: request.id,
-        details: { kind: hold.kind, subjectKind: hold.subjectKind },
-      });
-      await em.flush();
       return reply.status(201).send(holdView(hold));
     },
   );

@@ -8,18 +8,15 @@ import {
   DELETION_RISKS,
   DELETION_STATUSES,
   DeletionRequest,
-  User,
 } from '../../db/entities/index.ts';
-import { defaultPolicy } from '../../domain/policy.ts';
 import { listRequests, requestView } from '../../lib/compliance.ts';
 import type { Config } from '../../lib/config.ts';
 import { createDeletionRequest, type NewDeletionRequest } from '../../lib/deletion-requests.ts';
-import { decoyVerify, utf8Bytes, verifyPassword } from '../../lib/secrets.ts';
 import type { PlatformId } from '../../platforms/types.ts';
 import { startDeletion } from '../../workflows/deletion.client.ts';
 import type { AppDeps } from '../context.ts';
-import { AppError, conflict, notFound } from '../errors.ts';
-import { principalOf, requireRole } from '../plugins/auth.ts';
+import { conflict, notFound } from '../errors.ts';
+import { principalOf, requireRole, stepUp } from '../plugins/auth.ts';
 import { bearerSecurity, commonErrors, Strict, Timestamp, Uuid, WorkspaceParams } from '../schemas.ts';
 
 // Deletion requests a user or a workspace asks for. Each stores the request (with its legal due
@@ -80,7 +77,7 @@ export function platformsOf(rows: { platform: string }[]): PlatformId[] {
 
 export const deletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { orm } = app.deps;
-  const config: Config = app.deps.config;
+  const _config: Config = app.deps.config;
   const tags = ['privacy'];
   const accepted = { 202: DeletionRequestView, ...commonErrors };
 
@@ -104,16 +101,7 @@ export const deletionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { userId } = principalOf(request);
       const em = orm.em.fork();
-      const user = await em.findOneOrFail(User, userId);
-      // Step-up: deleting an account needs the password again, not just a bearer token.
-      if (user.passwordHash) {
-        const given = request.body.password ?? '';
-        const ok =
-          given && utf8Bytes(given) <= defaultPolicy.passwordMaxBytes
-            ? await verifyPassword(given, user.passwordHash)
-            : await decoyVerify(given || 'x', config.auth.bcryptCost);
-        if (!ok) throw new AppError(401, 'INVALID_CREDENTIALS', 'the password is wrong', 'body.password');
-      }
+      await stepUp(request, request.body.password);
       if (await openRequestFor(em, 'account', userId))
         throw conflict('DELETION_PENDING', 'this account is already being deleted');
       const [blocking] = await em.getConnection().execute<{ n: string }[]>(

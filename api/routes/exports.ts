@@ -2,18 +2,16 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { EntityManager } from '@mikro-orm/core';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { DataExport, EXPORT_KINDS, EXPORT_STATUSES, User } from '../../db/entities/index.ts';
-import { defaultPolicy } from '../../domain/policy.ts';
+import { DataExport, EXPORT_KINDS, EXPORT_STATUSES } from '../../db/entities/index.ts';
 import { audit } from '../../lib/audit.ts';
 import { resolveDataPath } from '../../lib/export.ts';
-import { decoyVerify, sha256, utf8Bytes, verifyPassword } from '../../lib/secrets.ts';
+import { sha256 } from '../../lib/secrets.ts';
 import { startExport } from '../../workflows/export.client.ts';
 import type { ExportStatus } from '../../workflows/export.messages.ts';
 import { AppError, conflict, notFound, tooManyRequests, unavailable } from '../errors.ts';
-import { principalOf, requireRole } from '../plugins/auth.ts';
+import { principalOf, requireRole, stepUp } from '../plugins/auth.ts';
 import { bearerSecurity, commonErrors, ErrorResponse, Strict, Timestamp, Uuid, WorkspaceParams } from '../schemas.ts';
 
 // Portability exports (GDPR Art. 15/20, R-DSR-3). Asking needs the password again (step-up); the
@@ -82,18 +80,6 @@ export const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['exports'];
   const accepted = { 202: CreatedView, ...commonErrors, 403: ErrorResponse, 503: ErrorResponse };
 
-  /** Step-up: an export hands out everything, so a bearer token alone is not enough. */
-  async function stepUp(em: EntityManager, userId: string, password: string | undefined) {
-    const user = await em.findOneOrFail(User, userId);
-    if (!user.passwordHash) return;
-    const given = password ?? '';
-    const ok =
-      given && utf8Bytes(given) <= defaultPolicy.passwordMaxBytes
-        ? await verifyPassword(given, user.passwordHash)
-        : await decoyVerify(given || 'x', config.auth.bcryptCost);
-    if (!ok) throw new AppError(401, 'INVALID_CREDENTIALS', 'the password is wrong', 'body.password');
-  }
-
   async function requestExport(
     request: FastifyRequest,
     kind: 'account' | 'workspace',
@@ -102,7 +88,7 @@ export const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     password: string | undefined,
   ) {
     const em = orm.em.fork();
-    await stepUp(em, userId, password);
+    await stepUp(request, password);
     const token = newDownloadToken();
     const row = await em.transactional(async (tx) => {
       // One pending export per requester and subject: concurrent requests queue on this lock.

@@ -152,6 +152,14 @@ export const googleAuthRoutes: FastifyPluginAsyncTypebox = async (app) => {
             });
           }
         }
+        if (user.pendingDeletionId) {
+          // No restore through Google: compliance staff can restore it within the grace.
+          throw new AppError(
+            403,
+            'ACCOUNT_PENDING_DELETION',
+            'this account is being deleted; ask support to restore it within the grace period',
+          );
+        }
         audit(tx, {
           action: 'auth.google.signed_in',
           actorId: user.id,

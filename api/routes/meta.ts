@@ -228,10 +228,25 @@ export const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
     signedRequest: string,
     kind: 'deletion' | 'deauthorize',
   ): Promise<DeletionRequest> {
-    const verified = verifySignedRequest(signedRequest, config.platforms[metaApp].clientSecret, {
+    const secret = config.platforms[metaApp].clientSecret;
+    const verified = verifySignedRequest(signedRequest, secret, {
       nowMs: Date.now(),
       maxAgeMs: config.privacy.signedRequestMaxAgeMs,
     });
+    // Meta may retry long after the first call: a stale but authentic request we already stored
+    // gets its first answer again rather than a 400.
+    if (!verified.ok && verified.reason.startsWith('stale')) {
+      const authentic = verifySignedRequest(signedRequest, secret, {
+        nowMs: Date.now(),
+        maxAgeMs: Number.MAX_SAFE_INTEGER,
+      });
+      if (authentic.ok) {
+        const stored = await orm.em.fork().findOne(DeletionRequest, {
+          sourceKey: `meta:${metaApp}:${kind}:${authentic.userId}:${authentic.issuedAt}`,
+        });
+        if (stored) return stored;
+      }
+    }
     if (!verified.ok) {
       request.log.warn({ app: metaApp, callback: kind, reason: verified.reason }, 'Meta signed_request refused');
       throw new AppError(

@@ -221,6 +221,43 @@ describe('compliance', () => {
     expect(await sql(sys.orm, 'select 1 from workspaces where id = ?', [workspaceId])).toEqual([]);
   });
 
+  it('a hold on one connection keeps its whole workspace', async () => {
+    const owner = await signUp(sys.app, 'heldconn');
+    const workspaceId = await createWorkspace(sys.app, owner.token);
+    const connectionId = await connectX(owner.token, workspaceId);
+    await api(officer.token, 'POST', '/v1/compliance/legal-holds', {
+      kind: 'moderation',
+      subjectKind: 'connection',
+      subjectId: connectionId,
+      reason: 'abuse report under review',
+      evidence: 'ticket 77',
+    });
+    const res = await api(owner.token, 'POST', `/v1/workspaces/${workspaceId}/deletion`);
+    expect(await result(res.json().id)).toBe('completed_with_exceptions');
+    expect(await sql(sys.orm, 'select 1 from connections where id = ?', [connectionId])).toHaveLength(1);
+    expect(await sql(sys.orm, 'select 1 from workspaces where id = ?', [workspaceId])).toHaveLength(1);
+  });
+
+  it('refuses account deletion to an API token, and restores through compliance staff', async () => {
+    const user = await signUp(sys.app, 'apitoken');
+    const token = await api(user.token, 'POST', '/v1/tokens', { name: 'script' });
+    const byToken = await api(token.json().token, 'POST', '/v1/account/deletion', { password: PASSWORD });
+    expect(byToken.statusCode).toBe(403);
+    const res = await api(user.token, 'POST', '/v1/account/deletion', { password: PASSWORD });
+    expect(res.statusCode).toBe(202);
+    await eventually(async () => {
+      const [row] = await sql<{ status: string }>(sys.orm, 'select status from deletion_requests where id = ?', [
+        res.json().id,
+      ]);
+      return row?.status === 'in_grace';
+    });
+    const restored = await api(officer.token, 'POST', `/v1/compliance/deletion-requests/${res.json().id}/restore`);
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(await result(res.json().id)).toBe('cancelled');
+    const again = await api(officer.token, 'POST', `/v1/compliance/deletion-requests/${res.json().id}/restore`);
+    expect(again.statusCode).toBe(409);
+  });
+
   it('verifies the audit chain through the API and the CLI', async () => {
     const verified = await api(officer.token, 'GET', '/v1/compliance/audit/verify');
     expect(verified.json()).toMatchObject({ ok: true });
