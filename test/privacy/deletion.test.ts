@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,8 @@ beforeAll(async () => {
   sim = await startSimulator();
   sys = await createTestSystem({
     SIMULATOR_URL: sim.url,
+    // Its own data folder: files written here are this file's alone.
+    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'switchboard-deletion-')),
     DELETION_GRACE_SECONDS: '0',
     DELETION_RETRY_MAX_SECONDS: '2',
   });
@@ -45,6 +48,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await client?.connection.close();
+  if (sys) rmSync(sys.config.dataDir, { recursive: true, force: true });
   await sys?.close();
   await sim?.close();
 });
@@ -307,7 +311,11 @@ describe('deletion', () => {
       const { kind, subjectId } = chooseSubject(pop, seed);
       const gone = dependents(pop, kind, subjectId);
       const before = await snapshot();
-      const exportFiles = await sql<{ id: string; path: string }>(sys.orm, 'select id, path from data_exports');
+      const exportFiles = await sql<{ id: string; path: string }>(
+        sys.orm,
+        'select id, path from data_exports where requested_by = any(?::uuid[])',
+        [`{${pop.users.map((u) => u.id).join(',')}}`],
+      );
       const requestId = await request(kind, subjectId);
       expect(await result(requestId)).toBe('completed');
       const after = await snapshot();

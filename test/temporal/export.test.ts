@@ -7,6 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBufferPromise } from 'yauzl';
+import { tokensAad } from '../../activities/connections.ts';
 import { DELETION_GRAPH, reachedBy } from '../../domain/deletion-graph.ts';
 import { PROJECT_ROOT } from '../../lib/config.ts';
 import {
@@ -18,6 +19,7 @@ import {
   type Manifest,
 } from '../../lib/export.ts';
 import { sha256 } from '../../lib/secrets.ts';
+import { encryptSecret } from '../../lib/vault.ts';
 import { exportResult, startExport } from '../../workflows/export.client.ts';
 import { exportWorkflowId } from '../../workflows/export.messages.ts';
 import {
@@ -177,7 +179,8 @@ async function scenario() {
   expect(apiToken.statusCode).toBe(201);
 
   const connectionId = randomUUID();
-  const ciphertext = `v1.test.${randomBytes(48).toString('base64url')}`;
+  // Real ciphertext under the test system's key: other tests (key rotation) read every stored token.
+  const ciphertext = encryptSecret(sys.config.keyRing, `token-${randomUUID()}`, tokensAad(connectionId));
   await sql(
     sys.orm,
     `insert into connections (id, workspace_id, platform, external_id, display_name, handle, external_ids, status,
@@ -188,8 +191,8 @@ async function scenario() {
   );
   await sql(
     sys.orm,
-    `insert into connection_tokens (connection_id, ciphertext, key_id, version, updated_at) values (?, ?, 'test', 1, now())`,
-    [connectionId, ciphertext],
+    `insert into connection_tokens (connection_id, ciphertext, key_id, version, updated_at) values (?, ?, ?, 1, now())`,
+    [connectionId, ciphertext, sys.config.keyRing.currentId],
   );
   const noticeMessage = 'Reconnect "YouTube", please\r\nthen retry';
   await sql(
@@ -342,7 +345,7 @@ describe('portability export', () => {
     expect(w.data.connections!.map((r) => r.id)).toEqual([s.connectionId]);
     expect(w.data.connections![0]!.scopes).toEqual(['youtube.readonly', 'youtube.upload']);
     expect(w.data.connection_tokens).toEqual([
-      expect.objectContaining({ connection_id: s.connectionId, key_id: 'test', version: 1 }),
+      expect.objectContaining({ connection_id: s.connectionId, key_id: sys.config.keyRing.currentId, version: 1 }),
     ]);
     expect(Object.keys(w.data.connection_tokens![0]!)).not.toContain('ciphertext');
     expect(w.data.notices).toHaveLength(BULK_NOTICES + 2);
