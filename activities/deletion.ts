@@ -559,9 +559,9 @@ export function createDeletionActivities(deps: DeletionDeps) {
     },
 
     async markRisk(args: { requestId: string; risk: DeletionRisk }): Promise<void> {
-      const raised = await em().transactional(async (tx) => {
+      await em().transactional(async (tx) => {
         const req = await request(tx, args.requestId);
-        if (DONE.includes(req.status) || RISK_RANK[args.risk] <= RISK_RANK[req.risk as DeletionRisk]) return false;
+        if (DONE.includes(req.status) || RISK_RANK[args.risk] <= RISK_RANK[req.risk as DeletionRisk]) return;
         req.risk = args.risk;
         const kind = args.risk === 'overdue' ? 'deletion.overdue' : 'deletion.at_risk';
         await sqlOf(tx).execute(
@@ -577,16 +577,18 @@ export function createDeletionActivities(deps: DeletionDeps) {
           targetId: req.id,
           details: { kind: req.kind, dueAt: req.dueAt.toISOString() },
         });
-        return true;
+        // Mailed before the commit: a failed send rolls the alert back and the retry sends again
+        // (at least once, never silently lost).
+        if (config.complianceEmail) {
+          const what = args.risk.replace('_', ' ');
+          await deps.mailer.send({
+            userId: 'compliance',
+            to: config.complianceEmail,
+            subject: `Deletion request ${args.requestId} is ${what}`,
+            text: `Deletion request ${args.requestId} is ${what}. See /v1/compliance/deletion-requests/${args.requestId}.`,
+          });
+        }
       });
-      if (raised && config.complianceEmail) {
-        await deps.mailer.send({
-          userId: 'compliance',
-          to: config.complianceEmail,
-          subject: `Deletion request ${args.requestId} is ${args.risk.replace('_', ' ')}`,
-          text: `Deletion request ${args.requestId} is ${args.risk.replace('_', ' ')}. See /v1/compliance/deletion-requests/${args.requestId}.`,
-        });
-      }
     },
 
     async setStatus(args: { requestId: string; status: DeletionStatus }): Promise<void> {

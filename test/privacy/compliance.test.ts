@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/config.ts';
+import type { Mail } from '../../lib/mailer.ts';
 import { lazyClient } from '../../lib/temporal.ts';
 import { type Simulator, startSimulator } from '../../simulators/server.ts';
 import { deletionWorkflowId } from '../../workflows/deletion.messages.ts';
@@ -29,6 +30,7 @@ let sim: Simulator;
 let sys: TestSystem;
 let client: Client;
 let officer: { token: string; email: string };
+const mails: Mail[] = [];
 
 /** The operator CLI, as staff run it. */
 async function cli(...args: string[]) {
@@ -47,8 +49,9 @@ beforeAll(async () => {
     DELETION_AT_RISK_SECONDS: '2',
     DELETION_GRACE_SECONDS: '60',
     DELETION_RETRY_MAX_SECONDS: '2',
+    COMPLIANCE_EMAIL: 'privacy-team@example.com',
   });
-  await sys.startWorker();
+  await sys.startWorker({ mailer: { send: async (mail) => void mails.push(mail) } });
   client = lazyClient(sys.config).client;
   officer = await signUp(sys.app, 'officer');
   const granted = await cli('grant', officer.email);
@@ -119,6 +122,12 @@ describe('compliance', () => {
       id,
     ]);
     expect(alerts.map((a) => a.kind).sort()).toEqual(['deletion.at_risk', 'deletion.overdue']);
+    const mailed = mails.filter((m) => m.subject.includes(id));
+    expect(mailed.map((m) => m.to)).toEqual(['privacy-team@example.com', 'privacy-team@example.com']);
+    expect(mailed.map((m) => m.subject.replace(`Deletion request ${id} is `, '')).sort()).toEqual([
+      'at risk',
+      'overdue',
+    ]);
     const overdue = await api(officer.token, 'GET', '/v1/compliance/deletion-requests?risk=overdue');
     expect(overdue.json().map((r: { id: string }) => r.id)).toContain(id);
     const cert = await api(officer.token, 'GET', `/v1/compliance/deletion-requests/${id}/certificate`);
