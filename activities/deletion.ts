@@ -416,6 +416,18 @@ export function createDeletionActivities(deps: DeletionDeps) {
             details: { kind: req.kind, channel: req.channel, rule: req.deadlineRule },
           });
         }
+        // An account's platform data keeps the platform's own clock (YouTube: 7 days), though the
+        // request as a whole is due after the grace.
+        if (req.kind === 'account' && base.connections.length) {
+          const due = Math.min(req.receivedAt.getTime() + config.privacy.platformDeadlineMs, req.dueAt.getTime());
+          const atRisk = Math.max(req.receivedAt.getTime(), due - config.privacy.atRiskBeforeMs);
+          return {
+            ...base,
+            outcome: 'proceed',
+            platformDueAt: new Date(due).toISOString(),
+            platformAtRiskAt: new Date(atRisk).toISOString(),
+          };
+        }
         return { ...base, outcome: 'proceed' };
       });
     },

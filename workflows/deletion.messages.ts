@@ -30,6 +30,9 @@ export interface DeletionPlan {
   subjectId: string;
   dueAt: string;
   atRiskAt: string;
+  /** Account requests holding platform data: that data's own, earlier deadline. */
+  platformDueAt?: string;
+  platformAtRiskAt?: string;
   graceEndsAt: string | null;
   /** Connections to revoke upstream and purge at once (platform data is never held for the grace). */
   connections: ConnectionRef[];

@@ -81,12 +81,19 @@ export async function deletionWorkflow(input: DeletionInput): Promise<DeletionSt
     setProcessState(risk);
     await local.markRisk({ requestId, risk });
   };
-  const monitor = (async () => {
-    if (await condition(() => finished, until(plan.atRiskAt))) return;
+  const watch = async (done: () => boolean, atRiskAt: string, dueAt: string) => {
+    if (await condition(done, until(atRiskAt))) return;
     await raise('at_risk');
-    if (await condition(() => finished, until(plan.dueAt))) return;
+    if (await condition(done, until(dueAt))) return;
     await raise('overdue');
-  })();
+  };
+  const monitor = watch(() => finished, plan.atRiskAt, plan.dueAt);
+  // Platform data inside an account request answers to the platform's shorter clock.
+  let platformDone = false;
+  const platformMonitor =
+    plan.platformDueAt && plan.platformAtRiskAt
+      ? watch(() => platformDone || finished, plan.platformAtRiskAt, plan.platformDueAt)
+      : undefined;
 
   const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
     state.step = name;
@@ -116,6 +123,7 @@ export async function deletionWorkflow(input: DeletionInput): Promise<DeletionSt
     setProcessState('in_grace');
   }
   await purgeConnections(plan.connections);
+  platformDone = true;
 
   let workspaces = plan.workspaces;
   if (plan.kind === 'account') {
@@ -162,6 +170,7 @@ export async function deletionWorkflow(input: DeletionInput): Promise<DeletionSt
   finished = true;
   const status = await local.finishDeletion({ requestId });
   await monitor;
+  await platformMonitor;
   state.status = status;
   state.step = null;
   setProcessState(status);

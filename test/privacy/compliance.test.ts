@@ -147,6 +147,37 @@ describe('compliance', () => {
     expect(csv.body).toContain(id);
   });
 
+  it("holds an account's platform data to the platform's clock, even inside the grace", async () => {
+    const user = await signUp(sys.app, 'platformclock');
+    const workspaceId = await createWorkspace(sys.app, user.token);
+    const connectionId = await connectX(user.token, workspaceId);
+    await admin(sim, 'POST', '/x/faults', { route: 'revoke', kind: 'http', status: 503, count: 3 });
+    const res = await api(user.token, 'POST', '/v1/account/deletion', { password: PASSWORD });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json().id as string;
+    // Grace 60 s, platform deadline 3 s: the failing revoke makes the request overdue within the grace.
+    await eventually(async () => {
+      const [row] = await sql<{ risk: string; status: string }>(
+        sys.orm,
+        'select risk, status from deletion_requests where id = ?',
+        [id],
+      );
+      return row?.risk === 'overdue' && row.status === 'in_grace';
+    }, 20_000);
+    await eventually(
+      async () => (await sql(sys.orm, 'select 1 from connections where id = ?', [connectionId])).length === 0,
+      20_000,
+    );
+    const restored = await sys.app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      payload: { email: user.email, password: PASSWORD, restore: true },
+    });
+    expect(restored.statusCode, restored.body).toBe(201);
+    expect(await result(id)).toBe('cancelled');
+    await recordHistory(client, deletionWorkflowId(id), 'deletionWorkflow', 'account-platform-overdue');
+  });
+
   it('restores an account within its grace: access stopped at once, the purge cancelled', async () => {
     const user = await signUp(sys.app, 'restore');
     const workspaceId = await createWorkspace(sys.app, user.token);
