@@ -217,7 +217,8 @@ export function createRetentionActivities(deps: RetentionDeps) {
           break;
         default:
           throw ApplicationFailure.nonRetryable(
-            `retention action ${policy.action} is not implemented`,
+            // Only reachable for an action added to the policy list without its sweep here.
+            `retention policy ${policy.id}: no sweep for action ${policy.action}`,
             'InactiveRetentionPolicy',
           );
       }

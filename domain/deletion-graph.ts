@@ -3,8 +3,9 @@
 // deletion workflow, the export and the schema test all read this list, so a new table that
 // references a user, workspace or connection fails CI until it is declared here.
 //
-// Reach predicates are SQL over the table with one `?` parameter, the subject id. Entries run in
-// declaration order (children before parents) and each statement deletes in batches.
+// Reach predicates are SQL over the table with exactly one `?` parameter, the subject id (a test
+// holds every entry to it). Entries run in declaration order (children before parents) and each
+// statement deletes in batches.
 
 export const SUBJECTS = ['account', 'workspace', 'connection', 'file'] as const;
 export type Subject = (typeof SUBJECTS)[number];

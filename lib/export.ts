@@ -8,6 +8,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { ZipFile } from 'yazl';
 import { DELETION_GRAPH, type GraphTable, type Reach } from '../domain/deletion-graph.ts';
 import type { Config } from './config.ts';
+import { type Sql, sqlOf } from './sql.ts';
 
 // Portability exports (GDPR Art. 15 and 20, R-DSR-3): a ZIP with a manifest, a JSON Schema, one JSON
 // and one CSV file per table the subject reaches in the deletion graph, and the stored files those
@@ -115,16 +116,7 @@ interface Plan {
   fileColumn: string | undefined;
 }
 
-type Sql = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
-
-function sqlOf(em: EntityManager): Sql {
-  const conn = em.getConnection();
-  const ctx = em.getTransactionContext();
-  return <T>(sql: string, params: unknown[] = []) => conn.execute(sql, params, 'all', ctx) as Promise<T[]>;
-}
-
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
-const placeholders = (where: string) => where.split('?').length - 1;
 
 /** Graph tables a subject kind exports, each with every reach that leads to it (in graph order). */
 export function exportTables(
@@ -142,13 +134,15 @@ export function exportTables(
 async function plan(sql: Sql, kind: ExportKind, graph?: GraphTable[]): Promise<Plan[]> {
   const plans: Plan[] = [];
   for (const { table, reaches } of exportTables(kind, graph)) {
-    const rows = await sql<{
-      name: string;
-      udt: string;
-      nullable: string;
-      max_length: number | null;
-      comment: string | null;
-    }>(
+    const rows = await sql.execute<
+      {
+        name: string;
+        udt: string;
+        nullable: string;
+        max_length: number | null;
+        comment: string | null;
+      }[]
+    >(
       `select c.column_name::text as name, c.udt_name::text as udt, c.is_nullable::text as nullable,
               c.character_maximum_length::int as max_length,
               col_description(to_regclass(quote_ident(c.table_name))::oid, c.ordinal_position::int) as comment
@@ -158,7 +152,7 @@ async function plan(sql: Sql, kind: ExportKind, graph?: GraphTable[]): Promise<P
       [table.table],
     );
     if (rows.length === 0) throw new Error(`table ${table.table} of the deletion graph does not exist`);
-    const checks = await sql<{ name: string; def: string }>(
+    const checks = await sql.execute<{ name: string; def: string }[]>(
       `select a.attname::text as name, pg_get_constraintdef(c.oid) as def
          from pg_constraint c
          join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
@@ -173,7 +167,7 @@ async function plan(sql: Sql, kind: ExportKind, graph?: GraphTable[]): Promise<P
       comment: r.comment,
       values: enumValues(checks.filter((c) => c.name === r.name).map((c) => c.def)),
     }));
-    const keyRows = await sql<{ name: string }>(
+    const keyRows = await sql.execute<{ name: string }[]>(
       `select a.attname::text as name
          from pg_index i
          join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
@@ -419,7 +413,8 @@ async function writeTable(
     await csv.write(csvRecord(p.columns.map((c) => c.name)));
     await json.write('[');
 
-    const reachParams = (reaches: Reach[]) => reaches.flatMap((r) => Array(placeholders(r.where)).fill(subjectId));
+    // Every reach predicate takes the subject id once (the graph's contract).
+    const reachParams = (reaches: Reach[]) => reaches.map(() => subjectId);
     const own = p.reaches.filter((r) => r.action === 'delete');
     const ownExpr = own.length ? own.map((r) => `(${r.where})`).join(' or ') : 'false';
     const where = p.reaches.map((r) => `(${r.where})`).join(' or ');
@@ -435,7 +430,7 @@ async function writeTable(
     for (;;) {
       opts.signal?.throwIfAborted();
       const keyset = after ? ` and (${keyCols}) > (${p.key.map((k) => `?::${k.udt}`).join(', ')})` : '';
-      const page = await sql<Record<string, unknown>>(
+      const page = await sql.execute<Record<string, unknown>[]>(
         `select ${select} from ${ident(name)} where (${where})${keyset} order by ${keyCols} limit ${PAGE_SIZE}`,
         [...reachParams(own), ...reachParams(p.reaches), ...(after ?? [])],
       );
@@ -500,7 +495,9 @@ export async function buildExportZip(
     const collected = await em.fork().transactional(
       async (tx) => {
         const sql = sqlOf(tx);
-        const [now] = await sql<{ at: string }>(`select to_char(now() at time zone 'UTC', ${TIMESTAMP_TZ}) as at`);
+        const [now] = await sql.execute<{ at: string }[]>(
+          `select to_char(now() at time zone 'UTC', ${TIMESTAMP_TZ}) as at`,
+        );
         const plans = await plan(sql, subject.kind, opts.graph);
         const files = new Map<string, { table: string; source: string }>();
         const outputs = new Map<string, TableOutput>();

@@ -1,5 +1,5 @@
 import { asRecord, oauthTokens, requireString, url } from './http.ts';
-import { bearer, GRAPH_VERSION, graphList, metaCaller, stripHashUnderscore } from './meta.ts';
+import { bearer, GRAPH_VERSION, graphList, reissueLogin } from './meta.ts';
 import type { AdapterConfig, PlatformAdapter } from './types.ts';
 
 // Instagram API with Instagram Login: no Facebook Page needed. A 1-hour token is exchanged for a
@@ -19,7 +19,12 @@ const SCOPES = [
 
 export function createInstagramAdapter(cfg: AdapterConfig): PlatformAdapter {
   const host = (name: keyof typeof HOSTS) => cfg.baseUrl || HOSTS[name];
-  const call = metaCaller('instagram', cfg);
+  const login = reissueLogin('instagram', cfg, {
+    hosts: { www: host('www'), code: host('api'), graph: host('graph') },
+    grants: { exchange: 'ig_exchange_token', refresh: 'ig_refresh_token' },
+    scopes: SCOPES,
+  });
+  const { call } = login;
 
   return {
     platform: 'instagram',
@@ -29,52 +34,19 @@ export function createInstagramAdapter(cfg: AdapterConfig): PlatformAdapter {
     minRefreshAgeMs: 86_400_000,
     scopes: SCOPES,
     simulated: Boolean(cfg.baseUrl),
-
-    authorizeUrl({ state, redirectUri }) {
-      return url(host('www'), '/oauth/authorize', {
-        client_id: cfg.clientId,
-        redirect_uri: redirectUri,
-        response_type: 'code',
-        scope: SCOPES.join(','),
-        state,
-      });
-    },
+    authorizeUrl: login.authorizeUrl,
 
     async exchangeCode({ code, redirectUri }) {
-      const res = await call({
-        method: 'POST',
-        url: url(host('api'), '/oauth/access_token'),
-        form: {
-          client_id: cfg.clientId,
-          client_secret: cfg.clientSecret,
-          grant_type: 'authorization_code',
-          redirect_uri: redirectUri,
-          code: stripHashUnderscore(code),
-        },
-      });
+      const body = await login.redeem(code, redirectUri);
       // Newer responses wrap {access_token, user_id, permissions} in data:[…].
-      const short = graphList(res.body)[0] ?? asRecord(res.body);
-      const long = await call({
-        url: url(host('graph'), '/access_token', {
-          grant_type: 'ig_exchange_token',
-          client_secret: cfg.clientSecret,
-          access_token: requireString('instagram', short, 'access_token'),
-        }),
-      });
+      const short = graphList(body)[0] ?? asRecord(body);
+      const long = await login.longLived(requireString('instagram', short, 'access_token'));
       const permissions = short.permissions;
       const scopes = Array.isArray(permissions) ? permissions.map(String) : String(permissions ?? '').split(',');
       return { ...oauthTokens('instagram', long), scopes: scopes.filter(Boolean) };
     },
 
-    async refresh(tokens) {
-      const res = await call({
-        url: url(host('graph'), '/refresh_access_token', {
-          grant_type: 'ig_refresh_token',
-          access_token: tokens.accessToken,
-        }),
-      });
-      return { ...oauthTokens('instagram', res), scopes: tokens.scopes };
-    },
+    refresh: login.refresh,
 
     async profile(tokens) {
       const res = await call({

@@ -1,6 +1,6 @@
 import { PlatformError } from './errors.ts';
-import { asRecord, callPlatform, type PlatformRequest, type PlatformResponse } from './http.ts';
-import type { AdapterConfig, PlatformId } from './types.ts';
+import { asRecord, callPlatform, oauthTokens, type PlatformRequest, type PlatformResponse, url } from './http.ts';
+import type { AdapterConfig, PlatformId, TokenSet } from './types.ts';
 
 // What the Meta family (Instagram, Facebook Pages, Threads, WhatsApp) shares: one error envelope,
 // classified by code, subcode and is_transient rather than by HTTP status (usually 400 for all).
@@ -78,3 +78,66 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** Instagram and Threads append "#_" to the redirect; a code copied with it is refused. */
 export const stripHashUnderscore = (code: string) => code.replace(/#_$/, '');
+
+/**
+ * Instagram Login and Threads share one login: consent on `www`, a code redeemed for a 1-hour token
+ * on `code`, swapped on `graph` for a 60-day token that is re-issued (no refresh token) once it is
+ * a day old. Each adapter keeps what differs: hosts, grant names, scopes and the profile call.
+ */
+export function reissueLogin(
+  platform: PlatformId,
+  cfg: AdapterConfig,
+  opts: {
+    hosts: { www: string; code: string; graph: string };
+    grants: { exchange: string; refresh: string };
+    scopes: string[];
+  },
+) {
+  const call = metaCaller(platform, cfg);
+  const { hosts, grants } = opts;
+  return {
+    call,
+    authorizeUrl({ state, redirectUri }: { state: string; redirectUri: string }) {
+      return url(hosts.www, '/oauth/authorize', {
+        client_id: cfg.clientId,
+        redirect_uri: redirectUri,
+        response_type: 'code',
+        scope: opts.scopes.join(','),
+        state,
+      });
+    },
+    /** The short-lived token's response body. */
+    async redeem(code: string, redirectUri: string): Promise<unknown> {
+      const res = await call({
+        method: 'POST',
+        url: url(hosts.code, '/oauth/access_token'),
+        form: {
+          client_id: cfg.clientId,
+          client_secret: cfg.clientSecret,
+          grant_type: 'authorization_code',
+          redirect_uri: redirectUri,
+          code: stripHashUnderscore(code),
+        },
+      });
+      return res.body;
+    },
+    async longLived(shortToken: string): Promise<PlatformResponse> {
+      return call({
+        url: url(hosts.graph, '/access_token', {
+          grant_type: grants.exchange,
+          client_secret: cfg.clientSecret,
+          access_token: shortToken,
+        }),
+      });
+    },
+    async refresh(tokens: TokenSet): Promise<TokenSet> {
+      const res = await call({
+        url: url(hosts.graph, '/refresh_access_token', {
+          grant_type: grants.refresh,
+          access_token: tokens.accessToken,
+        }),
+      });
+      return { ...oauthTokens(platform, res), scopes: tokens.scopes };
+    },
+  };
+}

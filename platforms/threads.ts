@@ -1,5 +1,5 @@
 import { asRecord, oauthTokens, requireString, url } from './http.ts';
-import { bearer, metaCaller, stripHashUnderscore } from './meta.ts';
+import { bearer, reissueLogin } from './meta.ts';
 import type { AdapterConfig, PlatformAdapter } from './types.ts';
 
 // Threads: Instagram-style login. A 1-hour token is exchanged for a 60-day one, which is re-issued
@@ -21,7 +21,12 @@ const SCOPES = [
 
 export function createThreadsAdapter(cfg: AdapterConfig): PlatformAdapter {
   const host = (name: keyof typeof HOSTS) => cfg.baseUrl || HOSTS[name];
-  const call = metaCaller('threads', cfg);
+  const login = reissueLogin('threads', cfg, {
+    hosts: { www: host('www'), code: host('graph'), graph: host('graph') },
+    grants: { exchange: 'th_exchange_token', refresh: 'th_refresh_token' },
+    scopes: SCOPES,
+  });
+  const { call } = login;
 
   return {
     platform: 'threads',
@@ -31,49 +36,16 @@ export function createThreadsAdapter(cfg: AdapterConfig): PlatformAdapter {
     minRefreshAgeMs: 86_400_000,
     scopes: SCOPES,
     simulated: Boolean(cfg.baseUrl),
-
-    authorizeUrl({ state, redirectUri }) {
-      return url(host('www'), '/oauth/authorize', {
-        client_id: cfg.clientId,
-        redirect_uri: redirectUri,
-        response_type: 'code',
-        scope: SCOPES.join(','),
-        state,
-      });
-    },
+    authorizeUrl: login.authorizeUrl,
 
     async exchangeCode({ code, redirectUri }) {
-      const res = await call({
-        method: 'POST',
-        url: url(host('graph'), '/oauth/access_token'),
-        form: {
-          client_id: cfg.clientId,
-          client_secret: cfg.clientSecret,
-          grant_type: 'authorization_code',
-          redirect_uri: redirectUri,
-          code: stripHashUnderscore(code),
-        },
-      });
-      const long = await call({
-        url: url(host('graph'), '/access_token', {
-          grant_type: 'th_exchange_token',
-          client_secret: cfg.clientSecret,
-          access_token: requireString('threads', asRecord(res.body), 'access_token'),
-        }),
-      });
+      const short = asRecord(await login.redeem(code, redirectUri));
+      const long = await login.longLived(requireString('threads', short, 'access_token'));
       // Threads' token responses name no scopes: record the ones asked for.
       return { ...oauthTokens('threads', long), scopes: SCOPES };
     },
 
-    async refresh(tokens) {
-      const res = await call({
-        url: url(host('graph'), '/refresh_access_token', {
-          grant_type: 'th_refresh_token',
-          access_token: tokens.accessToken,
-        }),
-      });
-      return { ...oauthTokens('threads', res), scopes: tokens.scopes };
-    },
+    refresh: login.refresh,
 
     async profile(tokens) {
       const res = await call({

@@ -79,6 +79,8 @@ describe('deletion graph', () => {
       if (!reaches.length) expect(t.retained ?? t.swept ?? (t.system ? 'system' : undefined), t.table).toBeTruthy();
       for (const r of reaches) {
         if (r.action === 'anonymise') expect(r.columns?.length, `${t.table} anonymises columns`).toBeGreaterThan(0);
+        // Deletion and export bind the subject id once per predicate.
+        expect(r.where.split('?').length - 1, `${t.table}: one ? in "${r.where}"`).toBe(1);
         // Planning the statement checks table, columns and types without touching data.
         await orm.em
           .getConnection()
