@@ -96,6 +96,70 @@ export const DELETION_GRAPH: GraphTable[] = [
     exportOmit: ['token_hash', 'path'],
   },
   {
+    table: 'publish_attempts',
+    describes: 'publishing attempts: idempotency keys, platform handles and outcomes',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      connection: del('target_id in (select id from post_targets where connection_id = ?)'),
+    },
+    // Upload session and upload URLs in the handle work as credentials at the platform.
+    exportOmit: ['handle'],
+  },
+  {
+    table: 'approval_links',
+    describes: 'client approval links (24-hour lifetime)',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      account: [{ where: 'created_by_id = ?', action: 'anonymise', columns: ['created_by_id'] }],
+    },
+    swept: 'preview-links',
+    exportOmit: ['token_hash', 'password_hash'],
+  },
+  {
+    table: 'post_tags',
+    describes: 'tags on posts',
+    reach: { workspace: del('workspace_id = ?') },
+  },
+  {
+    table: 'post_variants',
+    describes: 'what a post says on each platform (caption, media references, options)',
+    reach: { workspace: del('workspace_id = ?') },
+  },
+  {
+    table: 'post_targets',
+    describes: 'a post on one connected account: due time, status, platform post id and permalink',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      connection: del('connection_id = ?'),
+    },
+  },
+  {
+    table: 'posts',
+    describes: 'posts and drafts',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      account: [{ where: 'created_by_id = ?', action: 'anonymise', columns: ['created_by_id'] }],
+    },
+  },
+  {
+    table: 'ideas',
+    describes: 'ideas on the board',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      account: [{ where: 'created_by_id = ?', action: 'anonymise', columns: ['created_by_id'] }],
+    },
+  },
+  {
+    table: 'templates',
+    describes: 'post templates',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      account: [{ where: 'created_by_id = ?', action: 'anonymise', columns: ['created_by_id'] }],
+    },
+  },
+  { table: 'tags', describes: 'tags', reach: { workspace: del('workspace_id = ?') } },
+  { table: 'board_columns', describes: 'board columns', reach: { workspace: del('workspace_id = ?') } },
+  {
     table: 'notices',
     describes: 'in-app notices',
     reach: {

@@ -16,7 +16,7 @@ import { type Sql, sqlOf } from './sql.ts';
 // document) whenever its shape changes. Rows are read in one repeatable-read snapshot, a page at a
 // time, and written to disk as they come, so memory stays flat however large the subject is.
 
-export const EXPORT_SCHEMA_VERSION = '1.0';
+export const EXPORT_SCHEMA_VERSION = '1.1';
 export const EXPORT_SCHEMA_ID = `urn:switchboard:export:${EXPORT_SCHEMA_VERSION}`;
 export const EXPORT_KINDS = ['account', 'workspace'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];

@@ -1,12 +1,25 @@
 import { ApiToken, LoginThrottle, Session, User } from './accounts.ts';
 import { Connection, ConnectionTokens, Notice, OAuthState, UserIdentity } from './connections.ts';
 import { ComplianceAlert, DataExport, DeletionRequest, DeletionStep, LegalHold } from './privacy.ts';
+import {
+  ApprovalLink,
+  BoardColumn,
+  Idea,
+  Post,
+  PostTag,
+  PostTarget,
+  PostVariant,
+  PublishAttempt,
+  Tag,
+  Template,
+} from './publishing.ts';
 import { AuditEvent, RequestLog } from './records.ts';
 import { Invitation, Membership, Workspace } from './workspaces.ts';
 
 export * from './accounts.ts';
 export * from './connections.ts';
 export * from './privacy.ts';
+export * from './publishing.ts';
 export * from './records.ts';
 export * from './workspaces.ts';
 
@@ -30,4 +43,14 @@ export const ALL_ENTITIES = [
   LegalHold,
   ComplianceAlert,
   DataExport,
+  Tag,
+  BoardColumn,
+  Template,
+  Idea,
+  Post,
+  PostTag,
+  PostVariant,
+  PostTarget,
+  PublishAttempt,
+  ApprovalLink,
 ];

@@ -72,7 +72,13 @@ function rng(seed: number) {
 
 interface Pop {
   users: { id: string; email: string }[];
-  workspaces: { id: string; members: { userId: string; role: string }[]; connections: string[] }[];
+  workspaces: {
+    id: string;
+    members: { userId: string; role: string }[];
+    connections: string[];
+    /** Publish targets by connection: their attempts hang off the connection through them. */
+    targets: Record<string, string>;
+  }[];
 }
 
 const exec = (q: string, params: unknown[] = []) => sys.orm.em.getConnection().execute(q, params, 'run');
@@ -150,7 +156,7 @@ async function populate(seed: number): Promise<Pop> {
         m.role,
       ]);
     }
-    const ws = { id, members, connections: [] as string[] };
+    const ws = { id, members, connections: [] as string[], targets: {} as Record<string, string> };
     pop.workspaces.push(ws);
     for (let i = r.int(0, 2); i > 0; i--) {
       const invitee = r.chance(0.5) ? r.pick(pop.users).email : `outside-${randomUUID().slice(0, 6)}@example.com`;
@@ -193,6 +199,63 @@ async function populate(seed: number): Promise<Pop> {
         );
       }
     }
+    // Content and publishing: every table of the content model, targets on this workspace's connections.
+    const creator = r.pick(members).userId;
+    const columnId = randomUUID();
+    const tagId = randomUUID();
+    const templateId = randomUUID();
+    const postId = randomUUID();
+    await exec(
+      `insert into board_columns (id, workspace_id, name, position, created_at) values (?, ?, 'Col', 0, now())`,
+      [columnId, id],
+    );
+    await exec(`insert into tags (id, workspace_id, name, created_at) values (?, ?, ?, now())`, [
+      tagId,
+      id,
+      `t${randomUUID().slice(0, 8)}`,
+    ]);
+    await exec(
+      `insert into templates (id, workspace_id, name, caption, created_by_id, created_at, updated_at) values (?, ?, 'T', 'c', ?, now(), now())`,
+      [templateId, id, creator],
+    );
+    await exec(
+      `insert into ideas (id, workspace_id, title, column_id, position, created_by_id, created_at, updated_at) values (?, ?, 'I', ?, 0, ?, now(), now())`,
+      [randomUUID(), id, columnId, creator],
+    );
+    await exec(
+      `insert into posts (id, workspace_id, column_id, position, template_id, requires_approval, approval_state, content_version, created_by_id, created_at, updated_at)
+         values (?, ?, ?, 0, ?, true, 'pending', 1, ?, now(), now())`,
+      [postId, id, columnId, templateId, creator],
+    );
+    await exec(`insert into post_tags (id, workspace_id, post_id, tag_id) values (?, ?, ?, ?)`, [
+      randomUUID(),
+      id,
+      postId,
+      tagId,
+    ]);
+    await exec(
+      `insert into post_variants (id, workspace_id, post_id, platform, caption, media, options, updated_at) values (?, ?, ?, 'default', 'hello', '[]', '{}', now())`,
+      [randomUUID(), id, postId],
+    );
+    await exec(
+      `insert into approval_links (id, workspace_id, post_id, token_hash, created_by_id, created_at, expires_at, failed_attempts)
+         values (?, ?, ?, ?, ?, now(), now() + interval '1 day', 0)`,
+      [randomUUID(), id, postId, sha(randomUUID()), creator],
+    );
+    for (const connectionId of ws.connections) {
+      const targetId = randomUUID();
+      ws.targets[connectionId] = targetId;
+      await exec(
+        `insert into post_targets (id, workspace_id, post_id, connection_id, platform, status, schedule_version, created_at, updated_at)
+           values (?, ?, ?, ?, 'x', 'published', 1, now(), now())`,
+        [targetId, id, postId, connectionId],
+      );
+      await exec(
+        `insert into publish_attempts (id, workspace_id, target_id, step, idempotency_key, content_version, state, started_at)
+           values (?, ?, ?, 'commit', ?, 1, 'succeeded', now())`,
+        [randomUUID(), id, targetId, `${targetId}:commit:1`],
+      );
+    }
     if (r.chance(0.5)) {
       const exportId = randomUUID();
       await exec(
@@ -221,7 +284,9 @@ async function snapshot(): Promise<Map<string, string[]>> {
 
 /** What deleting the subject must reach, worked out from the model (not from the graph). */
 function dependents(pop: Pop, kind: DeletionKind, subjectId: string): string[] {
-  if (kind === 'connection') return [subjectId];
+  const targetsOf = (connectionId: string) =>
+    pop.workspaces.flatMap((w) => (w.targets[connectionId] ? [w.targets[connectionId] as string] : []));
+  if (kind === 'connection') return [subjectId, ...targetsOf(subjectId)];
   if (kind === 'workspace') {
     const ws = pop.workspaces.find((w) => w.id === subjectId);
     return [subjectId, ...(ws?.connections ?? [])];

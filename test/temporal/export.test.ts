@@ -254,7 +254,7 @@ interface Checked {
 async function checkZip(zip: Buffer, kind: 'account' | 'workspace', subjectId: string): Promise<Checked> {
   const entries = await unzip(zip);
   const manifest = JSON.parse(entries.get('manifest.json')!.toString('utf8')) as Manifest;
-  expect(manifest.schemaVersion).toBe('1.0');
+  expect(manifest.schemaVersion).toBe(EXPORT_SCHEMA_VERSION);
   expect(manifest.subject).toEqual({ kind, id: subjectId });
   expect(Number.isNaN(Date.parse(manifest.generatedAt))).toBe(false);
 
