@@ -25,12 +25,14 @@ export class PlatformError extends Error {
   /** The platform's own error code (e.g. Meta 190/463, `invalid_grant`, `rate_limit_exceeded`). */
   readonly code: string | undefined;
   readonly retryAfterMs: number | undefined;
+  /** A duplicate refusal's pointer to the post that already exists (LinkedIn names the URN). */
+  readonly existingId: string | undefined;
 
   constructor(
     platform: Provider,
     kind: PlatformErrorKind,
     message: string,
-    opts: { status?: number; code?: string | number; retryAfterMs?: number } = {},
+    opts: { status?: number; code?: string | number; retryAfterMs?: number; existingId?: string } = {},
   ) {
     super(message);
     this.name = 'PlatformError';
@@ -39,7 +41,11 @@ export class PlatformError extends Error {
     this.status = opts.status;
     this.code = opts.code === undefined ? undefined : String(opts.code);
     this.retryAfterMs = opts.retryAfterMs;
+    this.existingId = opts.existingId;
   }
 }
+
+/** The platform refused a post as a copy of one that exists: proof an earlier unknown commit landed. */
+export const DUPLICATE_CODE = 'duplicate';
 
 export const isPlatformError = (err: unknown): err is PlatformError => err instanceof PlatformError;

@@ -12,6 +12,8 @@ export interface PlatformRequest {
   /** application/x-www-form-urlencoded body. */
   form?: Record<string, string | undefined>;
   json?: unknown;
+  /** A raw byte body (an upload chunk); its content-type comes with the headers. */
+  bytes?: Uint8Array;
   /** Not safe to repeat: a lost answer is outcome_unknown rather than transient. */
   write?: boolean;
 }
@@ -42,8 +44,10 @@ export async function callPlatform(
   classify: Classifier,
 ): Promise<PlatformResponse> {
   const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
-  let body: string | undefined;
-  if (req.form) {
+  let body: string | Uint8Array | undefined;
+  if (req.bytes) {
+    body = req.bytes;
+  } else if (req.form) {
     const form = new URLSearchParams();
     for (const [k, v] of Object.entries(req.form)) if (v !== undefined) form.set(k, v);
     body = form.toString();

@@ -1,6 +1,7 @@
+import { PlatformError } from './errors.ts';
 import { asRecord, oauthTokens, requireString, url } from './http.ts';
-import { bearer, GRAPH_VERSION, graphList, reissueLogin } from './meta.ts';
-import type { AdapterConfig, PlatformAdapter } from './types.ts';
+import { bearer, type ContainerPlan, containerPublisher, GRAPH_VERSION, graphList, reissueLogin } from './meta.ts';
+import type { AdapterConfig, MediaRef, PlatformAdapter, PublishContent } from './types.ts';
 
 // Instagram API with Instagram Login: no Facebook Page needed. A 1-hour token is exchanged for a
 // 60-day one, which is re-issued (never refreshed with a refresh token) once it is 24 hours old.
@@ -17,6 +18,54 @@ const SCOPES = [
   'instagram_business_manage_messages',
 ];
 
+const MAX_CAPTION = 2200;
+const MAX_CAROUSEL = 10;
+const MEDIA_TYPES = ['FEED', 'REELS', 'STORIES'] as const;
+
+const refuse = (message: string) => new PlatformError('instagram', 'permanent', `instagram: ${message}`);
+
+/** Where Instagram fetches one file from, as a single post, a story or a carousel item. */
+function mediaParams(m: MediaRef, as: 'single' | 'story' | 'item') {
+  if (m.kind === 'image') {
+    return { image_url: m.url, alt_text: as === 'story' ? undefined : m.altText };
+  }
+  if (m.kind !== 'video') throw refuse(`${m.kind} files cannot be published`);
+  // Single feed videos are Reels now; VIDEO survives only inside carousels.
+  const mediaType = as === 'item' ? 'VIDEO' : as === 'story' ? undefined : 'REELS';
+  return { media_type: mediaType, video_url: m.url };
+}
+
+/**
+ * Options: `mediaType` FEED (default: one image, one video as a Reel shared to the feed, or a
+ * carousel of 2–10), REELS (one video) or STORIES (one image or video, no caption).
+ */
+export function instagramPlan(content: PublishContent): ContainerPlan {
+  const mediaType = String(content.options.mediaType ?? 'FEED').toUpperCase();
+  if (!(MEDIA_TYPES as readonly string[]).includes(mediaType)) throw refuse(`unknown mediaType ${mediaType}`);
+  const caption = content.caption || undefined;
+  if (caption && [...caption].length > MAX_CAPTION) throw refuse(`a caption is at most ${MAX_CAPTION} characters`);
+  const { media } = content;
+  const [first] = media;
+  if (!first) throw refuse('a post needs at least one image or video');
+  if (mediaType === 'STORIES') {
+    if (media.length !== 1) throw refuse('a story is one image or video');
+    return { items: [], main: { ...mediaParams(first, 'story'), media_type: 'STORIES' } };
+  }
+  if (mediaType === 'REELS') {
+    if (media.length !== 1 || first.kind !== 'video') throw refuse('a Reel is one video');
+    return { items: [], main: { ...mediaParams(first, 'single'), caption, share_to_feed: 'true' } };
+  }
+  if (media.length === 1) {
+    const single = mediaParams(first, 'single');
+    return { items: [], main: { ...single, caption, share_to_feed: single.video_url ? 'true' : undefined } };
+  }
+  if (media.length > MAX_CAROUSEL) throw refuse(`a carousel holds at most ${MAX_CAROUSEL} images or videos`);
+  return {
+    items: media.map((m) => ({ ...mediaParams(m, 'item'), is_carousel_item: 'true' })),
+    main: { media_type: 'CAROUSEL', caption },
+  };
+}
+
 export function createInstagramAdapter(cfg: AdapterConfig): PlatformAdapter {
   const host = (name: keyof typeof HOSTS) => cfg.baseUrl || HOSTS[name];
   const login = reissueLogin('instagram', cfg, {
@@ -25,6 +74,17 @@ export function createInstagramAdapter(cfg: AdapterConfig): PlatformAdapter {
     scopes: SCOPES,
   });
   const { call } = login;
+  const publisher = containerPublisher({
+    platform: 'instagram',
+    call,
+    graph: (path, query) => url(host('graph'), `/${GRAPH_VERSION}${path}`, query),
+    edges: { container: 'media', publish: 'media_publish', limit: 'content_publishing_limit' },
+    statusFields: { status: 'status_code', reason: 'status' },
+    textField: 'caption',
+    plan: instagramPlan,
+    // Stories are not in the media list; they have their own edge for the 24 hours they live.
+    listEdge: (main) => (main.media_type === 'STORIES' ? 'stories' : 'media'),
+  });
 
   return {
     platform: 'instagram',
@@ -35,6 +95,7 @@ export function createInstagramAdapter(cfg: AdapterConfig): PlatformAdapter {
     scopes: SCOPES,
     simulated: Boolean(cfg.baseUrl),
     authorizeUrl: login.authorizeUrl,
+    publisher,
 
     async exchangeCode({ code, redirectUri }) {
       const body = await login.redeem(code, redirectUri);

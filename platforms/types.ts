@@ -89,6 +89,114 @@ export interface PlatformAdapter {
   refresh(tokens: TokenSet): Promise<TokenSet>;
   profile(tokens: TokenSet): Promise<Profile>;
   revoke(tokens: TokenSet): Promise<RevokeResult>;
+  /** Absent where the platform has no feed to publish to (WhatsApp sends messages, not posts). */
+  readonly publisher?: Publisher;
+}
+
+// Publishing. Every platform's flow is cut the same way (prepare → check → commit → settle), so
+// the publish activities can make each write happen exactly once: everything before commit is
+// safe to repeat, the commit is recorded before it is sent, and after a commit whose answer was
+// lost, verify asks the platform's truth signal before anything is sent again.
+
+/** One file to publish (the media library fills these from its files). */
+export interface MediaRef {
+  /** Where the platform (pull) or our uploader (push) fetches the bytes. */
+  url: string;
+  kind: 'image' | 'video' | 'document';
+  mimeType: string;
+  sizeBytes: number;
+  durationS?: number;
+  altText?: string;
+}
+
+/** What one target publishes; read from the database inside the activity, never workflow input. */
+export interface PublishContent {
+  caption: string;
+  media: MediaRef[];
+  /** The variant's platform options (title, privacy, media type, …), validated before scheduling. */
+  options: Record<string, unknown>;
+}
+
+/** The connected account a post goes to. */
+export interface PublishAccount {
+  /** The connection's externalId (channel, IG user, page, open_id, person URN id, X user id). */
+  externalId: string;
+  /** The connection's further ids (externalIds). */
+  ids: Record<string, string>;
+}
+
+/**
+ * The platform's handle on prepared work: container ids, an upload session, a publish id, media
+ * ids. JSON of ids and small values; it lives in publish_attempts, never in workflow history.
+ */
+export type PublishHandle = Record<string, unknown>;
+
+export type Processing =
+  | { state: 'pending'; checkAfterMs: number }
+  | { state: 'ready' }
+  /** The platform refused the media or post for good (ERROR container, failed processing). */
+  | { state: 'failed'; reason: string };
+
+export interface PublishedPost {
+  /** The platform's id of the public post (media id, video id, tweet id, share URN, page post id). */
+  postId: string;
+  permalink?: string;
+}
+
+/** What the platform's truth signal says about a commit whose answer we did not see. */
+export type Verdict =
+  /** It landed; `processing`: the platform still processes it, so settle follows (YouTube). */
+  | { landed: true; post: PublishedPost; processing?: boolean }
+  /** It did not land; `handleUsable: false` means prepare again (an expired session or container). */
+  | { landed: false; handleUsable: boolean }
+  /** The platform cannot tell yet (upload still processing); ask again later. */
+  | { landed: 'unknown'; checkAfterMs: number };
+
+export type CommitResult =
+  | { done: true; post: PublishedPost }
+  /** Accepted; the post becomes public after processing, followed by settle (TikTok, YouTube). */
+  | { done: false; handle: PublishHandle };
+
+export interface Publisher {
+  /** Whether a post without media still needs prepare (Instagram and Threads make a container). */
+  readonly textNeedsPrepare: boolean;
+  /** Safe to repeat: uploads media, opens sessions, creates containers. Nothing becomes public. */
+  prepare(tokens: TokenSet, account: PublishAccount, content: PublishContent): Promise<PublishHandle>;
+  /** Processing of the prepared media; commit waits for ready. */
+  check(tokens: TokenSet, account: PublishAccount, handle: PublishHandle): Promise<Processing>;
+  /**
+   * The one irreversible write. A lost answer throws outcome_unknown; a platform duplicate refusal
+   * throws permanent with code `duplicate` (and existingId when the platform names the post).
+   */
+  commit(
+    tokens: TokenSet,
+    account: PublishAccount,
+    content: PublishContent,
+    handle: PublishHandle,
+  ): Promise<CommitResult>;
+  /**
+   * The truth signal after an unknown commit, started at `since` (our clock): container status,
+   * session probe, publish status, or the account's recent posts matched against the content.
+   */
+  verify(
+    tokens: TokenSet,
+    account: PublishAccount,
+    content: PublishContent,
+    handle: PublishHandle,
+    since: Date,
+  ): Promise<Verdict>;
+  /** After a commit that was not done at once: poll until the post is public (or failed). */
+  settle(
+    tokens: TokenSet,
+    account: PublishAccount,
+    handle: PublishHandle,
+  ): Promise<
+    | { state: 'pending'; checkAfterMs: number }
+    | { state: 'ready'; post: PublishedPost }
+    | { state: 'failed'; reason: string }
+  >;
+  /** Publish caps (Instagram, Threads): how long until one more post is allowed; 0 when now. */
+  capacity(tokens: TokenSet, account: PublishAccount): Promise<{ waitMs: number }>;
 }
 
 /** Where an adapter sends its calls and with which app credentials. */

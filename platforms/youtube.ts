@@ -5,11 +5,23 @@ import {
   callPlatform,
   oauthError,
   oauthTokens,
+  type PlatformRequest,
   type PlatformResponse,
   retryAfter,
   url,
 } from './http.ts';
-import type { AdapterConfig, PlatformAdapter, TokenSet } from './types.ts';
+import { fetchMedia } from './media.ts';
+import type {
+  AdapterConfig,
+  PlatformAdapter,
+  PublishAccount,
+  PublishContent,
+  PublishedPost,
+  Publisher,
+  PublishHandle,
+  TokenSet,
+  Verdict,
+} from './types.ts';
 
 // YouTube: Google OAuth (PKCE, offline access, non-rotating refresh token) and the Data API v3.
 const HOSTS = {
@@ -39,7 +51,7 @@ export function msUntilPacificMidnight(nowMs: number): number {
 }
 
 /** Google API error envelope: {error:{code, message, status, errors:[{reason, domain}]}}. */
-export function googleApiError(res: PlatformResponse): PlatformError | undefined {
+export function googleApiError(res: PlatformResponse, req?: PlatformRequest): PlatformError | undefined {
   const error = asRecord(asRecord(res.body).error);
   if (res.status < 400 || !('code' in error || 'errors' in error)) return undefined;
   const reason = String(asRecord((error.errors as unknown[] | undefined)?.[0]).reason ?? error.status ?? '');
@@ -63,13 +75,15 @@ export function googleApiError(res: PlatformResponse): PlatformError | undefined
   if (res.status === 401) return new PlatformError('youtube', 'token_expired', message, opts);
   if (res.status === 429)
     return new PlatformError('youtube', 'rate_limited', message, { ...opts, retryAfterMs: retryAfter(res) });
-  if (res.status >= 500) return new PlatformError('youtube', 'transient', message, opts);
+  // A 5xx on the last upload chunk may still have created the video: only the session probe can tell.
+  if (res.status >= 500)
+    return new PlatformError('youtube', req?.write ? 'outcome_unknown' : 'transient', message, opts);
   return new PlatformError('youtube', 'permanent', message, opts);
 }
 
 export function createYouTubeAdapter(cfg: AdapterConfig): PlatformAdapter {
   const host = (name: keyof typeof HOSTS) => cfg.baseUrl || HOSTS[name];
-  const classify: Classifier = (res) => oauthError('youtube', res) ?? googleApiError(res);
+  const classify: Classifier = (res, req) => oauthError('youtube', res) ?? googleApiError(res, req);
   const call = (req: Parameters<typeof callPlatform>[2]) => callPlatform('youtube', cfg.timeoutMs, req, classify);
 
   return {
@@ -160,6 +174,279 @@ export function createYouTubeAdapter(cfg: AdapterConfig): PlatformAdapter {
         if (err instanceof PlatformError && err.code === 'invalid_token') return { outcome: 'revoked', status: 400 };
         throw err;
       }
+    },
+
+    publisher: youtubePublisher(cfg, host('api'), call, classify),
+  };
+}
+
+// Publishing: videos.insert through the resumable upload protocol (reference §1.5). prepare opens
+// the session (no video exists yet), commit sends the bytes (the last byte creates the video), the
+// session probe (`Content-Range: bytes */size`) is the truth signal, and videos.list tells when
+// processing is over.
+
+/** Bytes per upload request; chunks other than the last must be multiples of 256 KiB. */
+const UPLOAD_CHUNK = 32 * 262_144;
+const PRIVACY = ['public', 'unlisted', 'private'];
+/** Processing is polled at most this often, and at least this often while YouTube estimates more. */
+const POLL_MIN_MS = 5_000;
+const POLL_MAX_MS = 60_000;
+
+export const youtubeWatchUrl = (videoId: string) => `https://www.youtube.com/watch?v=${videoId}`;
+
+/** What prepare hands over: the session URI (its own credential at Google) and what it was opened for. */
+interface UploadHandle {
+  sessionUri: string;
+  size: number;
+  mimeType: string;
+  /** Set by commit once the last byte created the video. */
+  videoId?: string;
+}
+
+function uploadHandle(handle: PublishHandle): UploadHandle {
+  const { sessionUri, size, mimeType, videoId } = handle;
+  if (typeof sessionUri !== 'string' || typeof size !== 'number' || typeof mimeType !== 'string') {
+    throw new PlatformError('youtube', 'permanent', 'youtube: the publish handle is not an upload session');
+  }
+  return { sessionUri, size, mimeType, videoId: typeof videoId === 'string' ? videoId : undefined };
+}
+
+const permanent = (message: string) => new PlatformError('youtube', 'permanent', `youtube: ${message}`);
+
+/** The video resource of videos.insert, from the variant's options; refuses what cannot be published. */
+export function youtubeVideoResource(content: PublishContent): Record<string, unknown> {
+  const [media, ...more] = content.media;
+  if (!media || more.length || media.kind !== 'video') throw permanent('a post publishes exactly one video');
+  const o = content.options;
+  if (typeof o.title !== 'string' || !o.title.trim()) throw permanent('a video needs a title (options.title)');
+  const privacyStatus = o.privacyStatus ?? 'public';
+  if (typeof privacyStatus !== 'string' || !PRIVACY.includes(privacyStatus)) {
+    throw permanent(`options.privacyStatus must be one of ${PRIVACY.join(', ')}`);
+  }
+  if (o.tags !== undefined && !(Array.isArray(o.tags) && o.tags.every((t) => typeof t === 'string'))) {
+    throw permanent('options.tags must be a list of strings');
+  }
+  if (o.categoryId !== undefined && typeof o.categoryId !== 'string' && typeof o.categoryId !== 'number') {
+    throw permanent('options.categoryId must be a category id');
+  }
+  if (o.madeForKids !== undefined && typeof o.madeForKids !== 'boolean') {
+    throw permanent('options.madeForKids must be true or false');
+  }
+  return {
+    snippet: {
+      title: o.title,
+      description: content.caption,
+      ...(o.tags ? { tags: o.tags } : {}),
+      ...(o.categoryId !== undefined ? { categoryId: String(o.categoryId) } : {}),
+    },
+    status: {
+      privacyStatus,
+      ...(o.madeForKids !== undefined ? { selfDeclaredMadeForKids: o.madeForKids } : {}),
+    },
+  };
+}
+
+/** Last stored byte + 1 from a 308's `Range: bytes=0-N`; 0 when the session holds nothing yet. */
+function storedBytes(res: PlatformResponse): number {
+  const m = /bytes=0-(\d+)/.exec(res.headers.get('range') ?? '');
+  return m ? Number(m[1]) + 1 : 0;
+}
+
+const isDone = (res: PlatformResponse) => res.status === 200 || res.status === 201;
+
+function videoIdOf(res: PlatformResponse): string {
+  const id = asRecord(res.body).id;
+  if (typeof id !== 'string' || !id)
+    throw new PlatformError('youtube', 'transient', 'youtube: upload answer lacks the video id');
+  return id;
+}
+
+function youtubePublisher(
+  cfg: AdapterConfig,
+  api: string,
+  call: (req: PlatformRequest) => Promise<PlatformResponse>,
+  classify: Classifier,
+): Publisher {
+  const bearer = (tokens: TokenSet) => ({ authorization: `Bearer ${tokens.accessToken}` });
+  // A chunk may take a while on a slow link: the call timeout plus a second per MiB.
+  const uploadTimeout = (n: number) => cfg.timeoutMs + Math.ceil(n / 1_048_576) * 1000;
+
+  /** The session probe: done (with the video), how many bytes it holds, or gone (404/410). */
+  async function probe(
+    tokens: TokenSet,
+    h: UploadHandle,
+  ): Promise<{ videoId: string } | { stored: number } | { gone: true }> {
+    try {
+      const res = await call({
+        method: 'PUT',
+        url: h.sessionUri,
+        headers: { ...bearer(tokens), 'content-range': `bytes */${h.size}` },
+      });
+      if (isDone(res)) return { videoId: videoIdOf(res) };
+      if (res.status === 308) return { stored: storedBytes(res) };
+      throw new PlatformError('youtube', 'transient', `youtube: session probe answered ${res.status}`, {
+        status: res.status,
+      });
+    } catch (err) {
+      if (err instanceof PlatformError && (err.status === 404 || err.status === 410)) return { gone: true };
+      throw err;
+    }
+  }
+
+  /**
+   * Sends the bytes from where the session stands. Starts at 0 without asking (a fresh session holds
+   * nothing); a 308 says where to go on, and a refused or lost middle chunk is followed by a probe, so
+   * a commit repeated on a half-filled session resumes instead of failing.
+   */
+  async function upload(tokens: TokenSet, h: UploadHandle, bytes: Buffer): Promise<string> {
+    let offset = 0;
+    let recoveries = 0;
+    let stalls = 0;
+    while (true) {
+      const end = Math.min(offset + UPLOAD_CHUNK, h.size);
+      const last = end === h.size;
+      let res: PlatformResponse;
+      try {
+        res = await callPlatform(
+          'youtube',
+          uploadTimeout(end - offset),
+          {
+            method: 'PUT',
+            url: h.sessionUri,
+            headers: {
+              ...bearer(tokens),
+              'content-type': h.mimeType,
+              'content-range': `bytes ${offset}-${end - 1}/${h.size}`,
+            },
+            bytes: bytes.subarray(offset, end),
+            // The last byte creates the video: its lost answer is outcome_unknown, never retried here.
+            write: last,
+          },
+          classify,
+        );
+      } catch (err) {
+        const recoverable =
+          err instanceof PlatformError &&
+          recoveries < 2 &&
+          (err.kind === 'transient' || (err.kind === 'permanent' && err.status === 400 && err.code === 'badRequest'));
+        if (!recoverable) throw err;
+        recoveries++;
+        const at = await probe(tokens, h);
+        if ('videoId' in at) return at.videoId;
+        if ('gone' in at) throw permanent('the upload session expired; prepare again');
+        // A refused chunk whose start was right was refused for another reason.
+        if (err.kind === 'permanent' && at.stored === offset) throw err;
+        offset = at.stored;
+        continue;
+      }
+      if (isDone(res)) return videoIdOf(res);
+      if (res.status !== 308) {
+        const kind = last ? 'outcome_unknown' : 'transient';
+        throw new PlatformError('youtube', kind, `youtube: upload answered ${res.status}`, { status: res.status });
+      }
+      const stored = storedBytes(res);
+      stalls = stored > offset ? 0 : stalls + 1;
+      if (stalls > 2) throw new PlatformError('youtube', 'transient', 'youtube: the upload session stores nothing');
+      offset = stored;
+    }
+  }
+
+  async function videoStatus(tokens: TokenSet, videoId: string) {
+    const res = await call({
+      url: url(api, '/youtube/v3/videos', { part: 'status,processingDetails', id: videoId }),
+      headers: bearer(tokens),
+    });
+    const video = asRecord((asRecord(res.body).items as unknown[] | undefined)?.[0]);
+    return video.id === videoId ? video : undefined;
+  }
+
+  const post = (videoId: string): PublishedPost => ({ postId: videoId, permalink: youtubeWatchUrl(videoId) });
+
+  return {
+    textNeedsPrepare: true,
+    async prepare(tokens: TokenSet, _account: PublishAccount, content: PublishContent) {
+      const resource = youtubeVideoResource(content);
+      const media = content.media[0] as PublishContent['media'][number];
+      const res = await call({
+        method: 'POST',
+        url: url(api, '/upload/youtube/v3/videos', { uploadType: 'resumable', part: 'snippet,status' }),
+        headers: {
+          ...bearer(tokens),
+          'x-upload-content-length': String(media.sizeBytes),
+          'x-upload-content-type': media.mimeType,
+        },
+        json: resource,
+      });
+      const sessionUri = res.headers.get('location');
+      if (!sessionUri) throw new PlatformError('youtube', 'transient', 'youtube: no upload session URI in the answer');
+      const handle: UploadHandle = { sessionUri, size: media.sizeBytes, mimeType: media.mimeType };
+      return { ...handle };
+    },
+
+    // Nothing to wait for before the bytes go up.
+    async check() {
+      return { state: 'ready' };
+    },
+
+    async commit(tokens, _account, content, handle) {
+      const h = uploadHandle(handle);
+      const media = content.media[0];
+      if (!media) throw permanent('a post publishes exactly one video');
+      const bytes = await fetchMedia('youtube', media, cfg.timeoutMs);
+      if (bytes.length !== h.size) {
+        throw permanent(
+          `the video has ${bytes.length} bytes, the upload session was opened for ${h.size}; prepare again`,
+        );
+      }
+      const videoId = await upload(tokens, h, bytes);
+      // Not done yet, by choice: the video exists now, but YouTube may still fail or reject it in
+      // processing (codec, copyright, duplicate, length), and then it never plays. Settle waits for
+      // uploadStatus `processed`, so a post is published only once viewers can watch it.
+      return { done: false, handle: { ...h, videoId } };
+    },
+
+    async verify(tokens, _account, _content, handle): Promise<Verdict> {
+      const at = await probe(tokens, uploadHandle(handle));
+      // Landed, but still processing: settle (which finds the video through the session) follows.
+      if ('videoId' in at) return { landed: true, post: post(at.videoId), processing: true };
+      // 308: the last byte never arrived, and committing again resumes from what the session holds.
+      if ('stored' in at) return { landed: false, handleUsable: true };
+      return { landed: false, handleUsable: false };
+    },
+
+    async settle(tokens, _account, handle) {
+      const h = uploadHandle(handle);
+      let videoId = h.videoId;
+      if (!videoId) {
+        // Called with prepare's handle after verify found the upload landed: the session names the video.
+        const at = await probe(tokens, h);
+        if (!('videoId' in at)) return { state: 'failed', reason: 'the upload never completed' };
+        videoId = at.videoId;
+      }
+      const video = await videoStatus(tokens, videoId);
+      // The uploader always sees its own video; a miss right after upload is worth another look, and
+      // the publish's processing timeout ends a video that was deleted meanwhile.
+      if (!video) return { state: 'pending', checkAfterMs: POLL_MAX_MS };
+      const status = asRecord(video.status);
+      switch (status.uploadStatus) {
+        case 'processed':
+          return { state: 'ready', post: post(videoId) };
+        case 'failed':
+          return { state: 'failed', reason: `failed: ${String(status.failureReason ?? 'unknown')}` };
+        case 'rejected':
+          return { state: 'failed', reason: `rejected: ${String(status.rejectionReason ?? 'unknown')}` };
+        case 'deleted':
+          return { state: 'failed', reason: 'deleted' };
+      }
+      const left = asRecord(asRecord(video.processingDetails).processingProgress).timeLeftMs;
+      const hint = typeof left === 'number' || typeof left === 'string' ? Number(left) : Number.NaN;
+      const checkAfterMs = Number.isFinite(hint) ? Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, hint)) : 15_000;
+      return { state: 'pending', checkAfterMs };
+    },
+
+    // The daily quota cannot be queried; a refusal says when it resets (rate_limited).
+    async capacity() {
+      return { waitMs: 0 };
     },
   };
 }

@@ -79,6 +79,26 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
   };
   reset();
 
+  /**
+   * A public file host for publishing tests and demos: `/_media/<name>?bytes=N&type=<mime>` answers
+   * N deterministic bytes, the way a CDN URL answers a platform that pulls media.
+   */
+  function mediaRequest(res: ServerResponse, u: URL) {
+    const size = Number(u.searchParams.get('bytes') ?? 1024);
+    if (!Number.isInteger(size) || size < 0 || size > 512 * 1024 * 1024) {
+      return send(res, { status: 400, body: { error: 'bytes must be an integer up to 512 MiB' } }, clock);
+    }
+    const seed = Buffer.from(u.pathname);
+    const body = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) body[i] = seed[i % seed.length] as number;
+    res.writeHead(200, {
+      'content-type': u.searchParams.get('type') ?? 'application/octet-stream',
+      'content-length': String(size),
+      date: new Date(clock.now()).toUTCString(),
+    });
+    res.end(body);
+  }
+
   async function platformRequest(sim: PlatformSim, req: IncomingMessage, res: ServerResponse, path: string, u: URL) {
     const route = sim.routes.find((r) => r.method === req.method && match(path, r.path));
     if (!route) {
@@ -124,6 +144,8 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
     } as import('./core.ts').CallRecord;
     sim.calls.push(call);
 
+    // Every answer of this platform takes at least this long (the knob `latencyMs`), like a real network.
+    if (sim.knobs.latencyMs) await sleep(sim.knobs.latencyMs);
     const fault = sim.takeFault(route.name);
     if (fault) call.fault = fault.kind;
     if (fault?.kind === 'delay') await sleep(fault.delayMs ?? 1000);
@@ -283,9 +305,11 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
     const work =
       first === '_admin'
         ? adminRequest(req, res, path, u)
-        : platforms.has(first)
-          ? platformRequest(platforms.get(first) as PlatformSim, req, res, path, u)
-          : Promise.resolve(send(res, { status: 404, body: { error: 'unknown platform' } }, clock));
+        : first === '_media'
+          ? Promise.resolve(mediaRequest(res, u))
+          : platforms.has(first)
+            ? platformRequest(platforms.get(first) as PlatformSim, req, res, path, u)
+            : Promise.resolve(send(res, { status: 404, body: { error: 'unknown platform' } }, clock));
     work.catch((err: Error) => {
       if (!res.headersSent) send(res, { status: 500, body: { error: err.message } }, clock);
     });

@@ -1,9 +1,10 @@
-import { type Clock, type JobPhase, numericId, PlatformSim, type SimJob } from '../core.ts';
+import { type Clock, type JobPhase, numericId, PlatformSim, type SimAccount, type SimJob } from '../core.ts';
 import {
   authError,
   authorizeRoute,
   CONTAINER_STATUS,
   type ContainerData,
+  caller,
   containerPublishing,
   graphPath,
   graphTime,
@@ -11,6 +12,7 @@ import {
   longLivedRoutes,
   type MetaProblem,
   ok,
+  type PublishedMedia,
   pick,
   publishProblems,
   redeem,
@@ -83,6 +85,31 @@ function parseContainer(
   }
   return { data: { mediaType, text, imageUrl, videoUrl, isCarouselItem: isCarouselItem || undefined } };
 }
+
+/** GET /{media-id} before field selection. */
+function mediaView(m: PublishedMedia, a: SimAccount): Record<string, unknown> {
+  const d = m.data;
+  const product = d.mediaType === 'REELS' ? 'REELS' : d.mediaType === 'STORIES' ? 'STORY' : 'FEED';
+  const permalink =
+    product === 'STORY'
+      ? `https://www.instagram.com/stories/${a.handle}/${m.id}/`
+      : `https://www.instagram.com/${product === 'REELS' ? 'reel' : 'p'}/${m.shortcode}/`;
+  return {
+    id: m.id,
+    caption: d.text,
+    media_type: d.mediaType === 'CAROUSEL' ? 'CAROUSEL_ALBUM' : d.videoUrl ? 'VIDEO' : 'IMAGE',
+    media_product_type: product,
+    media_url: d.videoUrl ?? d.imageUrl,
+    permalink,
+    shortcode: m.shortcode,
+    timestamp: graphTime(m.publishedAt),
+    username: a.handle,
+    owner: { id: a.id },
+    like_count: 0,
+    comments_count: 0,
+  };
+}
+
 export function createInstagramSim(clock: Clock) {
   const sim = new PlatformSim(clock, {
     id: 'instagram',
@@ -156,32 +183,25 @@ export function createInstagramSim(clock: Clock) {
       status_code: CONTAINER_STATUS[phase],
       status: STATUS_TEXT[phase](job),
     }),
-    mediaView: (m, a) => {
-      const d = m.data;
-      const product = d.mediaType === 'REELS' ? 'REELS' : d.mediaType === 'STORIES' ? 'STORY' : 'FEED';
-      const permalink =
-        product === 'STORY'
-          ? `https://www.instagram.com/stories/${a.handle}/${m.id}/`
-          : `https://www.instagram.com/${product === 'REELS' ? 'reel' : 'p'}/${m.shortcode}/`;
-      return {
-        id: m.id,
-        caption: d.text,
-        media_type: d.mediaType === 'CAROUSEL' ? 'CAROUSEL_ALBUM' : d.videoUrl ? 'VIDEO' : 'IMAGE',
-        media_product_type: product,
-        media_url: d.videoUrl ?? d.imageUrl,
-        permalink,
-        shortcode: m.shortcode,
-        timestamp: graphTime(m.publishedAt),
-        username: a.handle,
-        owner: { id: a.id },
-        like_count: 0,
-        comments_count: 0,
-      };
-    },
+    mediaView,
     limitView: (usage) => ({
       quota_usage: usage.posts,
       config: { quota_total: sim.knobs.publishCap, quota_duration: 86_400 },
     }),
+    // Stories are not in /media: they live on /stories, and only for 24 hours.
+    listed: (m) => m.data.mediaType !== 'STORIES',
+  });
+
+  // GET /{ig-user-id}/stories: the live stories, newest first, with no time-range parameters.
+  sim.route('GET', graphPath('/(?<user>[^/]+)/stories'), 'stories_list', (req) => {
+    const who = caller(sim, req, 'get');
+    if ('reply' in who) return who.reply;
+    const since = sim.clock.now() - 86_400_000;
+    const live = [...publishing.published.values()]
+      .filter((m) => m.accountId === who.account.id && m.deletedAt === undefined)
+      .filter((m) => m.data.mediaType === 'STORIES' && m.publishedAt > since)
+      .reverse();
+    return ok({ data: live.map((m) => pick(mediaView(m, who.account), req.query.get('fields'))) });
   });
 
   const seed = () => {

@@ -636,7 +636,11 @@ export function createLinkedInSim(clock: Clock) {
         fingerprint,
       };
       posts.push(post);
-      sim.recordWrite('publish', { urn: post.id, author: post.author, commentary, media }, c.account.id);
+      sim.recordWrite(
+        'publish',
+        { urn: post.id, author: post.author, commentary, media, visibility: post.visibility },
+        c.account.id,
+      );
       return { status: 201, headers: { 'x-restli-id': post.id } };
     },
     { write: true },

@@ -332,6 +332,8 @@ export interface PublishingSpec {
   mediaView(media: PublishedMedia, account: SimAccount): Record<string, unknown>;
   /** One entry of the publishing-limit edge before field selection. */
   limitView(usage: { posts: number; replies: number }): Record<string, unknown>;
+  /** Whether the media list shows this media (Instagram lists stories on their own edge); default all. */
+  listed?(media: PublishedMedia): boolean;
 }
 
 /** A Graph parameter from the query string, a form body or a JSON body. */
@@ -362,7 +364,11 @@ export const required = (name: string): MetaProblem => ({
 const publishError = (p: MetaProblem) => metaError(400, p, { is_transient: false });
 
 /** The token's account, which must be the user in the path (or `me`). */
-function caller(sim: PlatformSim, req: SimRequest, method: string): { account: SimAccount } | { reply: SimReply } {
+export function caller(
+  sim: PlatformSim,
+  req: SimRequest,
+  method: string,
+): { account: SimAccount } | { reply: SimReply } {
   const auth = sim.check(req.token);
   if (!auth.ok || !auth.account) return { reply: authError(sim, auth) };
   const user = req.params.user ?? '';
@@ -521,6 +527,7 @@ export function containerPublishing(sim: PlatformSim, spec: PublishingSpec) {
     const until = Number(req.query.get('until') ?? Number.POSITIVE_INFINITY) * 1000;
     const all = [...published.values()]
       .filter((m) => m.accountId === who.account.id && m.deletedAt === undefined)
+      .filter((m) => spec.listed?.(m) ?? true)
       .filter((m) => m.publishedAt >= since && m.publishedAt <= until)
       .reverse();
     const limit = Math.min(100, Math.max(1, Number(req.query.get('limit')) || 25));

@@ -62,6 +62,8 @@ const usageCapped = (): SimReply => ({
 /** X's own message for a repeated text; after a lost answer it means the first post landed. */
 const DUPLICATE = 'You are not allowed to create a Tweet with duplicate content.';
 const MEDIA_INVALID = 'Your media IDs are invalid.';
+/** Who may reply to a new post; leaving it out lets everyone reply. */
+const REPLY_SETTINGS = ['following', 'mentionedUsers', 'subscribers', 'verified'];
 
 /** Per-endpoint 15-minute windows. X counts most per user; the simulator has one app and counts per app. */
 const WINDOW_MS = 15 * 60_000;
@@ -144,6 +146,8 @@ interface Tweet {
   mediaKeys: string[];
   replyTo?: string;
   quoteOf?: string;
+  /** Who may reply (absent: everyone). */
+  replySettings?: string;
   deletedAt?: number;
 }
 
@@ -643,6 +647,7 @@ export function createXSim(clock: Clock) {
       ...(fields.has('author_id') ? { author_id: t.accountId } : {}),
       ...(fields.has('attachments') && t.mediaKeys.length ? { attachments: { media_keys: t.mediaKeys } } : {}),
       ...(fields.has('referenced_tweets') && refs.length ? { referenced_tweets: refs } : {}),
+      ...(fields.has('reply_settings') ? { reply_settings: t.replySettings ?? 'everyone' } : {}),
     };
   };
 
@@ -689,6 +694,12 @@ export function createXSim(clock: Clock) {
       if (b.reply !== undefined && !liveTweet(replyTo)) {
         return problem(403, 'Forbidden', 'You attempted to reply to a Tweet that is deleted or not visible to you.');
       }
+      if (b.reply_settings !== undefined && !REPLY_SETTINGS.includes(String(b.reply_settings))) {
+        return invalidRequest(
+          `The \`reply_settings\` value [${String(b.reply_settings)}] is not one of [${REPLY_SETTINGS.join(', ')}]`,
+          { reply_settings: [b.reply_settings] },
+        );
+      }
       if (b.quote_tweet_id !== undefined && !liveTweet(b.quote_tweet_id)) {
         return problem(403, 'Forbidden', 'You attempted to quote a Tweet that is deleted or not visible to you.');
       }
@@ -704,15 +715,25 @@ export function createXSim(clock: Clock) {
         mediaKeys: attached.map((m) => m.key),
         replyTo: replyTo === undefined ? undefined : String(replyTo),
         quoteOf: b.quote_tweet_id === undefined ? undefined : String(b.quote_tweet_id),
+        replySettings: b.reply_settings === undefined ? undefined : String(b.reply_settings),
       };
       tweets.push(tweet);
-      sim.recordWrite('publish', { id: tweet.id, text, mediaIds: tweet.mediaIds }, account.id);
+      sim.recordWrite(
+        'publish',
+        {
+          id: tweet.id,
+          text,
+          mediaIds: tweet.mediaIds,
+          ...(tweet.replySettings ? { replySettings: tweet.replySettings } : {}),
+        },
+        account.id,
+      );
       return { status: 201, body: { data: { id: tweet.id, text, edit_history_tweet_ids: [tweet.id] } } };
     },
     { write: true },
   );
 
-  // The truth after an ambiguous create: the user's posts, newest first, from since_id on.
+  // The truth after an ambiguous create: the user's posts, newest first, from since_id or start_time on.
   api('GET', /^\/2\/users\/(?<id>\d+)\/tweets$/, 'timeline', (req) => {
     const account = caller(req, 'tweet.read');
     if ('status' in account) return account;
@@ -746,6 +767,23 @@ export function createXSim(clock: Clock) {
       ids[name] = BigInt(value);
     }
     const { since_id: since, until_id: until, pagination_token: before } = ids;
+    // Time bounds (ISO 8601, to the second or the millisecond): start_time inclusive, end_time too.
+    const times: Record<string, number> = {};
+    for (const name of ['start_time', 'end_time']) {
+      const value = q.get(name);
+      if (!value) continue;
+      const at = Date.parse(value);
+      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/.test(value) || Number.isNaN(at)) {
+        return invalidRequest(`Invalid '${name}':'${value}'. '${name}' must be a date in ISO 8601 format.`, {
+          [name]: [value],
+        });
+      }
+      times[name] = at;
+    }
+    const { start_time: startTime, end_time: endTime } = times;
+    if (startTime !== undefined && endTime !== undefined && startTime >= endTime) {
+      return invalidRequest('`start_time` must be before `end_time`.', { start_time: [q.get('start_time')] });
+    }
     const exclude = new Set((q.get('exclude') ?? '').split(','));
     const matching = tweets
       .filter((t) => t.accountId === id && t.deletedAt === undefined && !(exclude.has('replies') && t.replyTo))
@@ -754,7 +792,9 @@ export function createXSim(clock: Clock) {
         return (
           (since === undefined || n > since) &&
           (until === undefined || n < until) &&
-          (before === undefined || n < before)
+          (before === undefined || n < before) &&
+          (startTime === undefined || t.createdAt >= startTime) &&
+          (endTime === undefined || t.createdAt <= endTime)
         );
       })
       .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
