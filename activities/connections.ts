@@ -40,6 +40,16 @@ function revive(stored: StoredTokens): TokenSet {
   };
 }
 
+/** A connection's tokens for one platform call in another activity (publishing, sync). */
+export async function readConnectionTokens(
+  orm: MikroORM,
+  config: Config,
+  connectionId: string,
+): Promise<TokenSet | undefined> {
+  const row = await orm.em.fork().findOne(ConnectionTokens, { connection: connectionId });
+  return row ? revive(openJson<StoredTokens>(config.keyRing, row.ciphertext, tokensAad(connectionId))) : undefined;
+}
+
 export type RefreshOutcome =
   | { outcome: 'refreshed'; expiresAt: string | null }
   | { outcome: 'needs_reconnect'; reason: string }

@@ -9,6 +9,7 @@ import { createConnectionActivities } from './connections.ts';
 import { createDeletionActivities } from './deletion.ts';
 import { createExportActivities } from './export.ts';
 import { createInvitationActivities } from './invitations.ts';
+import { createPublishActivities } from './publishing.ts';
 import { createRetentionActivities } from './retention.ts';
 
 export interface ActivityDeps {
@@ -32,5 +33,6 @@ export function createCoreActivities(deps: ActivityDeps) {
     ...createDeletionActivities({ orm: deps.orm, config: deps.config, mailer, temporal }),
     ...createExportActivities({ orm: deps.orm, config: deps.config }),
     ...createRetentionActivities({ orm: deps.orm, config: deps.config, temporal }),
+    ...createPublishActivities({ orm: deps.orm, config: deps.config, adapters, temporal }),
   };
 }

@@ -58,6 +58,27 @@ export const defaultPolicy = {
     /** Rows per statement when a deletion or a sweep works through a table. */
     batchSize: 5000,
   },
+  publish: {
+    /** Uploads and containers are prepared ahead, well inside every platform's handle lifetime (TikTok's upload URL: ~1 h). */
+    prepareLeadMs: 5 * MINUTE,
+    pollMaxMs: 1 * MINUTE,
+    /** Containers, uploads and moderation taking longer than this fail the post with a reason. */
+    processingTimeoutMs: 2 * HOUR,
+    reconnectWaitMs: 24 * HOUR,
+    reconnectCheckMs: 15 * MINUTE,
+    retryInitialMs: 1 * SECOND,
+    retryMaxMs: 5 * MINUTE,
+    rateLimitWaitMs: 1 * MINUTE,
+    recheckMs: 5 * MINUTE,
+    /** After a commit whose answer was lost, "not in the platform's lists" is believed only this long after it. */
+    verifyGraceMs: 30 * SECOND,
+    iterationsPerRun: 100,
+    /** Client approval links stop working after this, whatever the link says (24 h rule). */
+    approvalLinkTtlMs: 24 * HOUR,
+    /** The reconciler's run interval and batch. */
+    reconcileEveryMs: 5 * MINUTE,
+    reconcileBatchSize: 500,
+  },
   /** A poller seen within this window counts as a live worker (long polls last up to ~70 s). */
   workerPollerFreshMs: 2 * MINUTE,
 } as const;

@@ -44,7 +44,21 @@ export type AuditAction =
   | 'export.completed'
   | 'export.downloaded'
   | 'audit.verified'
-  | 'meta.deauthorized';
+  | 'meta.deauthorized'
+  | 'post.created'
+  | 'post.updated'
+  | 'post.deleted'
+  | 'post.scheduled'
+  | 'post.unscheduled'
+  | 'post.target_added'
+  | 'post.target_removed'
+  | 'publish.published'
+  | 'publish.failed'
+  | 'publish.cancelled'
+  | 'approval_link.created'
+  | 'approval_link.revoked'
+  | 'approval_link.throttled'
+  | 'approval.decided';
 
 export interface AuditEntry {
   action: AuditAction;

@@ -27,6 +27,8 @@ export interface Config {
   workerMetricsPort: number | undefined;
   workerMetricsUrls: string[];
   workerConnectAttempts: number;
+  /** Core workers create and update the Temporal Schedules at start (retention, publish reconciler). */
+  workerSchedules: boolean;
   auth: {
     bcryptCost: number;
     sessionTtlMs: number;
@@ -116,6 +118,10 @@ export const ENV_VARS = {
   ],
   WORKER_METRICS_URLS: ['', 'Comma-separated worker metrics URLs that the API’s /metrics merges in.'],
   WORKER_CONNECT_ATTEMPTS: ['8', 'Connection attempts (exponential backoff) before a worker exits non-zero.'],
+  WORKER_SCHEDULES: [
+    'on',
+    '`on`: a core worker creates and updates the Temporal Schedules at start (retention sweeps, publish reconciler); `off` for extra workers.',
+  ],
   BCRYPT_COST: [String(defaultPolicy.bcryptCost), 'bcrypt work factor for passwords (10 or more).'],
   SESSION_TTL_HOURS: [String(defaultPolicy.sessionTtlMs / 3_600_000), 'Lifetime of a sign-in session.'],
   INVITATION_TTL_HOURS: [String(defaultPolicy.invitationTtlMs / 3_600_000), 'Default invitation expiry.'],
@@ -209,6 +215,12 @@ function trustProxy(raw: string): false | number | string[] {
   return list;
 }
 
+function onOff(env: Env, name: EnvName): boolean {
+  const raw = read(env, name);
+  if (raw !== 'on' && raw !== 'off') throw new ConfigError(`${name} must be on or off, got "${raw}"`);
+  return raw === 'on';
+}
+
 function list(env: Env, name: EnvName): string[] {
   return read(env, name)
     .split(',')
@@ -266,6 +278,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerMetricsPort: metricsPort ? int(env, 'WORKER_METRICS_PORT', 1, 65535) : undefined,
     workerMetricsUrls: list(env, 'WORKER_METRICS_URLS'),
     workerConnectAttempts: int(env, 'WORKER_CONNECT_ATTEMPTS', 1, 100),
+    workerSchedules: onOff(env, 'WORKER_SCHEDULES'),
     auth: {
       bcryptCost: int(env, 'BCRYPT_COST', 10, 15),
       sessionTtlMs: int(env, 'SESSION_TTL_HOURS', 1, 24 * 365) * 3_600_000,

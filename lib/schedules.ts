@@ -5,7 +5,7 @@ import {
   type ScheduleOptionsStartWorkflowAction,
   type ScheduleSpec,
 } from '@temporalio/client';
-import { DAY, MINUTE } from '../domain/policy.ts';
+import { DAY, defaultPolicy, MINUTE } from '../domain/policy.ts';
 import {
   activeRetentionPolicies,
   RETENTION_POLICIES,
@@ -13,6 +13,12 @@ import {
   retentionScheduleId,
 } from '../domain/retention.ts';
 import { ProcessKind } from '../domain/search-attributes.ts';
+import {
+  RECONCILE_PROCESS_KIND,
+  RECONCILE_SCHEDULE_ID,
+  RECONCILE_WORKFLOW_TYPE,
+  type ReconcileInput,
+} from '../workflows/publish.messages.ts';
 import {
   RETENTION_PROCESS_KIND,
   RETENTION_WORKFLOW_TYPE,
@@ -127,4 +133,49 @@ export async function ensureRetentionSchedules(
     }
   }
   return result;
+}
+
+/**
+ * The publishing reconciler's Schedule (`publish-reconciler`): created if missing, brought to the
+ * current interval and batch otherwise, keeping an operator's pause. Called by core workers at start.
+ */
+export async function ensureReconcilerSchedule(
+  client: Client,
+  config: Config,
+  options: { idPrefix?: string; everyMs?: number; batchSize?: number } = {},
+): Promise<'created' | 'updated'> {
+  const scheduleId = `${options.idPrefix ?? ''}${RECONCILE_SCHEDULE_ID}`;
+  const args: [ReconcileInput] = [{ batchSize: options.batchSize ?? defaultPolicy.publish.reconcileBatchSize }];
+  const action: ScheduleOptionsStartWorkflowAction<(input: ReconcileInput) => Promise<unknown>> = {
+    type: 'startWorkflow',
+    workflowType: RECONCILE_WORKFLOW_TYPE,
+    workflowId: scheduleId,
+    taskQueue: config.taskQueues.core,
+    args,
+    typedSearchAttributes: [{ key: ProcessKind, value: RECONCILE_PROCESS_KIND }],
+    staticSummary: 'Starts publish workflows for scheduled posts that have none running',
+  };
+  const parts = {
+    spec: { intervals: [{ every: options.everyMs ?? defaultPolicy.publish.reconcileEveryMs }] },
+    action,
+    policies: { overlap: 'SKIP' as const, catchupWindow: MINUTE * 10, pauseOnFailure: false },
+    typedSearchAttributes: [{ key: ProcessKind, value: RECONCILE_PROCESS_KIND }],
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.schedule.create({ scheduleId, ...parts });
+      return 'created';
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    }
+    try {
+      await client.schedule.getHandle(scheduleId).update((previous) => ({
+        ...parts,
+        state: { paused: previous.state.paused, note: previous.state.note },
+      }));
+      return 'updated';
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError) || attempt >= 3) throw err;
+    }
+  }
 }

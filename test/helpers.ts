@@ -20,6 +20,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     WORKFLOW_BUNDLE_PATH: inject('bundlePath'),
     TASK_QUEUE_CORE: `core-test-${randomUUID()}`,
     BCRYPT_COST: '10',
+    // Schedules would start work on this file's task queue after its worker is gone.
+    WORKER_SCHEDULES: 'off',
     LOG_LEVEL: 'warn',
     ...overrides,
   };

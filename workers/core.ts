@@ -1,4 +1,4 @@
-// Worker for the core task queue: accounts, workspaces and invitations.
+// Worker for the core task queue: accounts, workspaces, connections, privacy and publishing.
 import { createCoreActivities } from '../activities/index.ts';
 import { runWorker } from './run-worker.ts';
 

@@ -7,7 +7,7 @@ import { initORM } from '../db/orm.ts';
 import type { TaskQueueKind } from '../domain/task-queues.ts';
 import { type Config, loadConfig } from '../lib/config.ts';
 import { loggerOptions } from '../lib/logger.ts';
-import { ensureRetentionSchedules } from '../lib/schedules.ts';
+import { ensureReconcilerSchedule, ensureRetentionSchedules } from '../lib/schedules.ts';
 import { ensureTemporalSetup, withBackoff } from '../lib/temporal.ts';
 
 export interface WorkerSpec {
@@ -60,12 +60,11 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       stopping.signal,
     );
     await ensureTemporalSetup(connection, config.temporal.namespace, config.temporal.retentionDays);
-    if (spec.kind === 'core') {
-      const schedules = await ensureRetentionSchedules(
-        new Client({ connection, namespace: config.temporal.namespace }),
-        config,
-      );
+    if (spec.kind === 'core' && config.workerSchedules) {
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      const schedules = await ensureRetentionSchedules(client, config);
       log.info(schedules, 'retention schedules ensured (retention/<policy>, see domain/retention.ts)');
+      log.info({ reconciler: await ensureReconcilerSchedule(client, config) }, 'publish-reconciler schedule ensured');
     }
     worker = await Worker.create({
       connection,

@@ -17,6 +17,8 @@ describe('recorded workflow histories', () => {
     ['deletionWorkflow', 10],
     ['exportWorkflow', 1],
     ['retentionSweepWorkflow', 5],
+    ['publishWorkflow', 13],
+    ['publishReconcilerWorkflow', 1],
   ] as const)('exist for %s', (workflowType, atLeast) => {
     expect(files.filter((f) => f.startsWith(workflowType)).length).toBeGreaterThanOrEqual(atLeast);
   });

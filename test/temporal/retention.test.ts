@@ -331,9 +331,54 @@ describe('retention sweeps', () => {
     }
   });
 
+  it('preview-links: deletes approval links 24 hours after they were made, whatever their expiry says', async () => {
+    const owner = await signUp(sys.app, 'links');
+    const workspaceId = await createWorkspace(sys.app, owner.token, 'Links');
+    const postId = randomUUID();
+    await sql(
+      sys.orm,
+      `insert into posts (id, workspace_id, requires_approval, approval_state, content_version, position, created_at, updated_at)
+         values (?, ?, true, 'pending', 1, 0, now(), now())`,
+      [postId, workspaceId],
+    );
+    const link = async (createdAt: Date, expiresAt: Date, revokedAt: Date | null = null) => {
+      const id = randomUUID();
+      await sql(
+        sys.orm,
+        `insert into approval_links (id, workspace_id, post_id, token_hash, created_by_id, created_at, expires_at, revoked_at, failed_attempts)
+           values (?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+        [id, workspaceId, postId, hash(), owner.id, createdAt, expiresAt, revokedAt],
+      );
+      return id;
+    };
+    const gone = [
+      await link(ago(25 * HOUR), ago(1 * HOUR)),
+      // A row claiming a later expiry still goes at 24 hours.
+      await link(ago(30 * HOUR), ago(-2 * HOUR)),
+    ];
+    const kept = [
+      await link(ago(23 * HOUR), ago(-1 * HOUR)),
+      // Expired or revoked early: kept until its 24 hours are up (the API answers 410 meanwhile).
+      await link(ago(2 * HOUR), ago(1 * HOUR)),
+      await link(ago(1 * HOUR), ago(-23 * HOUR), ago(30 * MINUTE)),
+    ];
+
+    const first = await sweep({ policyId: 'preview-links' });
+    expect(first.deleted).toBeGreaterThanOrEqual(gone.length);
+    const left = (await sql<{ id: string }>(sys.orm, 'select id from approval_links where post_id = ?', [postId])).map(
+      (r) => r.id,
+    );
+    expect(left.sort()).toEqual([...kept].sort());
+    // A re-run leaves the kept ones alone (other files' rows may be swept too, so no global count).
+    await sweep({ policyId: 'preview-links' });
+    expect(
+      (await sql<{ id: string }>(sys.orm, 'select id from approval_links where post_id = ?', [postId])).length,
+    ).toBe(kept.length);
+  });
+
   it('refuses unknown policies and policies whose table does not exist yet', async () => {
     await expect(sweep({ policyId: 'no-such-policy' })).rejects.toBeInstanceOf(WorkflowFailedError);
-    await expect(sweep({ policyId: 'preview-links' })).rejects.toThrow(WorkflowFailedError);
+    await expect(sweep({ policyId: 'instagram-inbox' })).rejects.toThrow(WorkflowFailedError);
     await expect(sweep({ policyId: 'request-logs', batchSize: 0 })).rejects.toThrow(WorkflowFailedError);
   });
 });
