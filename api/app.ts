@@ -12,6 +12,8 @@ import { healthPlugin } from './plugins/health.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { requestLogPlugin } from './plugins/request-log.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { approvalRoutes } from './routes/approvals.ts';
+import { boardRoutes } from './routes/board.ts';
 import { complianceRoutes } from './routes/compliance.ts';
 import { connectionRoutes } from './routes/connections.ts';
 import { deletionRoutes } from './routes/deletion.ts';
@@ -20,6 +22,7 @@ import { googleAuthRoutes } from './routes/google-auth.ts';
 import { invitationRoutes } from './routes/invitations.ts';
 import { memberRoutes } from './routes/members.ts';
 import { metaRoutes } from './routes/meta.ts';
+import { postRoutes } from './routes/posts.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
@@ -106,6 +109,9 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     exportsRoutes,
     deletionRoutes,
     complianceRoutes,
+    boardRoutes,
+    approvalRoutes,
+    postRoutes,
   ]) {
     await app.register(routes, { prefix: '/v1' });
   }

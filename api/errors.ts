@@ -2,6 +2,7 @@ import { NotFoundError } from '@mikro-orm/core';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import { loggablePath } from '../lib/logger.ts';
 
 // One error shape for every failure: { error: { code, message, field?, requestId } }.
 
@@ -122,7 +123,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     reply.status(404).send({
       error: {
         code: 'NOT_FOUND',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+        message: `no route ${request.method} ${loggablePath(request.url)}`,
         requestId: request.id,
       },
     }),

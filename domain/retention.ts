@@ -138,18 +138,20 @@ export const RETENTION_POLICIES: readonly RetentionPolicy[] = [
     action: 'restart-purges',
     note: 'Starts `deletion/<requestId>` again; the workflow skips finished steps and purges.',
   },
-  // Declared here so the list stays the one place; no schedule until their tables exist.
   {
     id: 'preview-links',
     description: 'Client preview links 24 hours after creation (also refused at request time)',
     rule: 'R-LINK-1',
-    table: null,
-    targets: [],
+    table: 'approval_links',
+    // Every link's expiry lies within 24 h of its creation, and the API refuses it after that
+    // whatever the row says; creation is therefore the one clock that bounds every row.
+    targets: [{ table: 'approval_links', since: 'created_at' }],
     maxAgeMs: 24 * HOUR,
     everyMs: 1 * HOUR,
     action: 'delete',
-    note: 'Table arrives with issue 5.',
+    note: 'Revoked and expired links stay until then, so they answer "expired" (410) rather than "unknown".',
   },
+  // Declared here so the list stays the one place; no schedule until their tables exist.
   {
     id: 'instagram-inbox',
     description: 'Instagram messages and comments 30 days after receipt',

@@ -14,6 +14,12 @@ export const REDACT_PATHS = [
   'body.token',
 ];
 
+/** Paths that carry a secret in the path itself (client approval links). */
+const SECRET_PATH = /^(\/v1\/approvals\/)[^/]+/;
+
+/** The path of a request as it may be logged: no query string, no token in the path. */
+export const loggablePath = (url: string) => (url.split('?')[0] ?? '').replace(SECRET_PATH, '$1[redacted]');
+
 export function loggerOptions(level: string, name: string): LoggerOptions {
   return {
     level,
@@ -23,7 +29,7 @@ export function loggerOptions(level: string, name: string): LoggerOptions {
       // Never log query strings: links and callbacks carry tokens there.
       req: (req: { method: string; url: string; id: string }) => ({
         method: req.method,
-        path: req.url.split('?')[0],
+        path: loggablePath(req.url),
         id: req.id,
       }),
     },

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { RequestLog } from '../../db/entities/index.ts';
+import { loggablePath } from '../../lib/logger.ts';
 
 const FLUSH_EVERY_MS = 1000;
 const FLUSH_AT_ROWS = 500;
@@ -64,7 +65,7 @@ export const requestLogPlugin = fp(async (app) => {
       ip: request.ip,
       userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
       method: request.method.slice(0, 10),
-      path: request.url.split('?')[0]!.slice(0, 512),
+      path: loggablePath(request.url).slice(0, 512),
       status: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime),
       user: request.principal?.userId ?? null,

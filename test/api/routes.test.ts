@@ -70,7 +70,12 @@ function sample(schema: Schema, name = ''): unknown {
   if (schema.anyOf) return sample(schema.anyOf[0]!, name);
   if (schema.format === 'email') return uniqueEmail('sample');
   if (schema.format === 'uuid') return randomUUID();
+  if (schema.format === 'date-time') return new Date(Date.now() + 86_400_000).toISOString();
   if (schema.type === 'integer' || schema.type === 'number') return schema.minimum ?? 1;
+  if (schema.type === 'array') {
+    const s = schema as Schema & { minItems?: number; items?: Schema };
+    return Array.from({ length: s.minItems ?? 0 }, () => sample(s.items!, name));
+  }
   if (schema.type === 'object') {
     return Object.fromEntries((schema.required ?? []).map((key) => [key, sample(schema.properties![key]!, key)]));
   }
@@ -84,7 +89,8 @@ function wrongType(schema: Schema): unknown {
 }
 
 const fill = (path: string, ids: Record<string, string>) =>
-  path.replace(/\{(\w+)\}/g, (_, k: string) => ids[k] ?? randomUUID());
+  path.replace(/\{(\w+)\}/g, (_, k: string) => ids[k] ?? randomUUID()) +
+  (path.endsWith('/calendar') ? '?from=2027-01-01T00:00:00Z&to=2027-01-02T00:00:00Z' : '');
 
 /** Row counts of every application table, to prove a refused request wrote nothing. */
 async function rowCounts(): Promise<Record<string, number>> {
@@ -101,6 +107,9 @@ async function rowCounts(): Promise<Record<string, number>> {
 }
 
 interface Tenant {
+  postId: string;
+  targetId: string;
+  board: { tagId: string; columnId: string; templateId: string; ideaId: string; linkId: string };
   user: { id: string; token: string; email: string };
   workspaceId: string;
   invitationId: string;
@@ -145,7 +154,37 @@ async function tenant(label: string): Promise<Tenant> {
     });
     return res.json().status === 'ready';
   });
+  const post = await sys.app.inject({
+    method: 'POST',
+    url: `/v1/workspaces/${workspaceId}/posts`,
+    headers: bearer(user.token),
+    payload: {
+      variants: [{ platform: 'default', caption: 'hi', media: [] }],
+      targets: [{ connectionId: connection.json().id }],
+    },
+  });
+  expect(post.statusCode, post.body).toBe(201);
+  const create = async (path: string, payload: object) => {
+    const res = await sys.app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${workspaceId}${path}`,
+      headers: bearer(user.token),
+      payload,
+    });
+    expect(res.statusCode, `${path} ${res.body}`).toBe(201);
+    return res.json();
+  };
+  const board = {
+    tagId: (await create('/tags', { name: `tag-${label}` })).id,
+    columnId: (await create('/columns', { name: 'Ideas' })).id,
+    templateId: (await create('/templates', { name: 'T', caption: 'c' })).id,
+    ideaId: (await create('/ideas', { title: 'An idea' })).id,
+    linkId: (await create(`/posts/${post.json().id}/approval-links`, {})).link.id,
+  };
   return {
+    board,
+    postId: post.json().id,
+    targetId: post.json().targets[0].id,
     user,
     workspaceId,
     invitationId: invite.json().invitation.id,
@@ -162,6 +201,9 @@ const idsOf = (t: Tenant) => ({
   tokenId: t.tokenId,
   connectionId: t.connectionId,
   exportId: t.exportId,
+  postId: t.postId,
+  targetId: t.targetId,
+  ...t.board,
 });
 
 let a: Tenant;
