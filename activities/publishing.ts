@@ -517,7 +517,8 @@ export function createPublishActivities({ orm, config, adapters, temporal }: Pub
 
     /**
      * Ends a target that did not publish; the reason names why, with the platform's words if any.
-     * False when the row is live under a newer plan than the workflow read: it must read again.
+     * `written`: this ended it. `not_live`: nothing to end (gone, draft, already final). `moved`: it
+     * is live under a newer plan than the workflow read, which must read it again.
      */
     async finishPublish({
       targetId,
@@ -529,11 +530,11 @@ export function createPublishActivities({ orm, config, adapters, temporal }: Pub
       status: 'failed' | 'cancelled';
       reason: string;
       scheduleVersion: number;
-    }): Promise<boolean> {
+    }): Promise<'written' | 'not_live' | 'moved'> {
       return em().transactional(async (tx) => {
         const target = await tx.findOne(PostTarget, targetId, { lockMode: LockMode.PESSIMISTIC_WRITE });
-        if (!target || !LIVE_TARGET_STATUSES.includes(target.status as never)) return true;
-        if (target.scheduleVersion !== scheduleVersion) return false;
+        if (!target || !LIVE_TARGET_STATUSES.includes(target.status as never)) return 'not_live';
+        if (target.scheduleVersion !== scheduleVersion) return 'moved';
         const last = await tx.findOne(
           PublishAttempt,
           { target: targetId, state: 'failed' },
@@ -548,7 +549,7 @@ export function createPublishActivities({ orm, config, adapters, temporal }: Pub
           targetId,
           details: { platform: target.platform, reason: reason.slice(0, 64) },
         });
-        return true;
+        return 'written';
       });
     },
 

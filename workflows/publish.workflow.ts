@@ -94,19 +94,23 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   /**
    * Ends with a status, unless the plan moved on meanwhile (a reschedule raced the ending): then
    * undefined, and the caller reads the plan again. PostgreSQL decides, not a remembered message.
+   * A status this run wrote (published, failed, cancelled from live) is final.
    */
   async function end(status: PublishResult['status'], reason?: string): Promise<PublishResult | undefined> {
+    let written = true;
     if (status !== 'published') {
-      const ended = await local.finishPublish({
+      const finished = await local.finishPublish({
         targetId,
         status,
         reason: reason ?? status,
         scheduleVersion: state.scheduleVersion,
       });
-      if (!ended) return undefined;
+      if (finished === 'moved') return undefined;
+      written = finished === 'written';
     }
     await condition(allHandlersFinished);
-    if (replan && status !== 'published') return undefined;
+    // Nothing was ended here (the row was a draft or gone) and a new plan arrived meanwhile: read it.
+    if (replan && !written) return undefined;
     setStatus(status);
     done = true;
     return { targetId, status, ...(reason ? { reason } : {}) };

@@ -324,11 +324,12 @@ export const postRoutes: FastifyPluginAsyncTypebox = async (app) => {
     );
     let started = true;
     results.forEach((r, i) => {
-      if (r.status === 'fulfilled') return;
+      // Not accepted: the workflow was just ending; the reconciler starts a new one for the row.
+      if (r.status === 'fulfilled' && r.value.accepted) return;
       started = false;
       log.warn(
-        { err: r.reason, targetId: targets[i]!.id },
-        'publish plan stored; telling its workflow failed, the reconciler will start it',
+        { err: r.status === 'rejected' ? r.reason : undefined, targetId: targets[i]!.id },
+        'publish plan stored; its workflow did not take it, the reconciler will start it',
       );
     });
     return started ? 'started' : 'pending';
