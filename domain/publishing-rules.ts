@@ -1,3 +1,4 @@
+import { MAX_UPLOAD_BYTES } from '../platforms/media.ts';
 import type { MediaRef, PlatformId } from '../platforms/types.ts';
 import { DAY, MINUTE } from './policy.ts';
 
@@ -144,6 +145,9 @@ function maxSize(c: Ctx, rule: string, which: (m: MediaRef) => boolean, limit: n
   });
 }
 
+/** Files we upload ourselves are read whole by the worker: the platform's limit or ours, the smaller. */
+const uploadable = (platformLimit: number) => Math.min(platformLimit, MAX_UPLOAD_BYTES);
+
 const count = (media: MediaRef[], which: (m: MediaRef) => boolean) => media.filter(which).length;
 
 const PLATFORM_CHECKS: Record<PlatformId, (c: Ctx) => void> = {
@@ -232,7 +236,7 @@ const PLATFORM_CHECKS: Record<PlatformId, (c: Ctx) => void> = {
         c.push('linkedin.document_type', c.at(`media[${i}].mimeType`), 'LinkedIn documents must be PDF');
       }
     });
-    maxSize(c, 'linkedin.video_size', (m) => m.kind === 'video', 5 * GB, 'video');
+    maxSize(c, 'linkedin.video_size', (m) => m.kind === 'video', uploadable(5 * GB), 'video');
     maxSize(c, 'linkedin.document_size', (m) => m.kind === 'document', 100 * MB, 'document');
   },
 
@@ -273,7 +277,7 @@ const PLATFORM_CHECKS: Record<PlatformId, (c: Ctx) => void> = {
     if (media.length !== 1 || media[0]!.kind !== 'video') {
       c.push('youtube.media_count', c.at('media'), 'a YouTube upload needs exactly one video');
     }
-    maxSize(c, 'youtube.video_size', (m) => m.kind === 'video', 256 * GB, 'video');
+    maxSize(c, 'youtube.video_size', (m) => m.kind === 'video', uploadable(256 * GB), 'video');
   },
 
   tiktok(c) {
@@ -297,7 +301,7 @@ const PLATFORM_CHECKS: Record<PlatformId, (c: Ctx) => void> = {
         c.push('tiktok.video_type', c.at(`media[${i}].mimeType`), 'TikTok takes MP4, WebM or MOV videos');
       }
     });
-    maxSize(c, 'tiktok.video_size', (m) => m.kind === 'video', 4 * GB, 'video');
+    maxSize(c, 'tiktok.video_size', (m) => m.kind === 'video', uploadable(4 * GB), 'video');
   },
 
   whatsapp(c) {

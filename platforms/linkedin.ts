@@ -359,7 +359,7 @@ function createLinkedInPublisher(
       const owner = linkedInAuthor(account);
       const media: { urn: string }[] = [];
       for (const ref of content.media) {
-        const bytes = await fetchMedia('linkedin', ref, cfg.timeoutMs);
+        const bytes = await fetchMedia('linkedin', ref, cfg);
         const urn =
           ref.kind === 'video'
             ? await uploadVideo(tokens, owner, bytes)

@@ -369,7 +369,7 @@ function tiktokPublisher(
       if (uploaded(before, h)) return { done: false, handle: { ...h } };
       const media = content.media[0];
       if (!media) throw permanent('a TikTok post publishes exactly one video');
-      const bytes = await fetchMedia('tiktok', media, cfg.timeoutMs);
+      const bytes = await fetchMedia('tiktok', media, cfg);
       if (bytes.length !== h.size) {
         throw permanent(`the video has ${bytes.length} bytes, the upload was opened for ${h.size}; prepare again`);
       }

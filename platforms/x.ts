@@ -409,7 +409,7 @@ function createXPublisher(
       if (!content.media.length) return {};
       const media: Uploaded[] = [];
       for (const ref of content.media) {
-        const bytes = await fetchMedia('x', ref, cfg.timeoutMs);
+        const bytes = await fetchMedia('x', ref, cfg);
         const category = categoryOf(ref);
         media.push(
           category === 'tweet_image'

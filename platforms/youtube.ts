@@ -392,7 +392,7 @@ function youtubePublisher(
       const h = uploadHandle(handle);
       const media = content.media[0];
       if (!media) throw permanent('a post publishes exactly one video');
-      const bytes = await fetchMedia('youtube', media, cfg.timeoutMs);
+      const bytes = await fetchMedia('youtube', media, cfg);
       if (bytes.length !== h.size) {
         throw permanent(
           `the video has ${bytes.length} bytes, the upload session was opened for ${h.size}; prepare again`,

@@ -14,10 +14,10 @@ import {
   validateVariant,
   xWeightedLength,
 } from '../../domain/publishing-rules.ts';
+import { MAX_UPLOAD_BYTES } from '../../platforms/media.ts';
 import type { MediaRef, PlatformId } from '../../platforms/types.ts';
 
 const MB = 1024 * 1024;
-const GB = 1024 * MB;
 
 const img = (over: Partial<MediaRef> = {}): MediaRef => ({
   url: 'https://cdn.example/a.jpg',
@@ -269,8 +269,8 @@ const cases: Case[] = [
     platform: 'linkedin',
     rule: 'linkedin.video_size',
     field: 'v.media[0].sizeBytes',
-    ok: { media: [vid({ sizeBytes: 5 * GB })] },
-    bad: { media: [vid({ sizeBytes: 5 * GB + 1 })] },
+    ok: { media: [vid({ sizeBytes: MAX_UPLOAD_BYTES })] },
+    bad: { media: [vid({ sizeBytes: MAX_UPLOAD_BYTES + 1 })] },
   },
   {
     platform: 'linkedin',
@@ -408,8 +408,8 @@ const cases: Case[] = [
     platform: 'youtube',
     rule: 'youtube.video_size',
     field: 'v.media[0].sizeBytes',
-    ok: { media: [vid({ sizeBytes: 256 * GB })] },
-    bad: { media: [vid({ sizeBytes: 256 * GB + 1 })] },
+    ok: { media: [vid({ sizeBytes: MAX_UPLOAD_BYTES })] },
+    bad: { media: [vid({ sizeBytes: MAX_UPLOAD_BYTES + 1 })] },
   },
   // TikTok
   {
@@ -466,8 +466,8 @@ const cases: Case[] = [
     platform: 'tiktok',
     rule: 'tiktok.video_size',
     field: 'v.media[0].sizeBytes',
-    ok: { media: [vid({ sizeBytes: 4 * GB })] },
-    bad: { media: [vid({ sizeBytes: 4 * GB + 1 })] },
+    ok: { media: [vid({ sizeBytes: MAX_UPLOAD_BYTES })] },
+    bad: { media: [vid({ sizeBytes: MAX_UPLOAD_BYTES + 1 })] },
   },
 ];
 
