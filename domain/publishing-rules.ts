@@ -285,16 +285,13 @@ const PLATFORM_CHECKS: Record<PlatformId, (c: Ctx) => void> = {
     maxText(c, 'tiktok.text_length', 2200);
     enumOption(c, 'tiktok.privacy_level', 'privacyLevel', TIKTOK_PRIVACY, true);
     if (media.length === 0) {
-      c.push('tiktok.media_required', c.at('media'), 'a TikTok post needs one video or 1 to 35 images');
+      c.push('tiktok.media_required', c.at('media'), 'a TikTok post needs one video');
       return;
     }
-    onlyKinds(c, ['image', 'video']);
-    const videos = count(media, (m) => m.kind === 'video');
-    const images = count(media, (m) => m.kind === 'image');
-    if (videos > 0 && (videos > 1 || images > 0)) {
-      c.push('tiktok.media_mix', c.at('media'), 'a TikTok post takes one video or 1 to 35 images, not both');
-    } else if (images > 35) {
-      c.push('tiktok.media_count', c.at('media'), `${images} images; a TikTok photo post takes up to 35`);
+    // Photo posts commit at init, so a lost answer could not be checked: only videos are published.
+    onlyKinds(c, ['video']);
+    if (media.length > 1) {
+      c.push('tiktok.media_count', c.at('media'), `${media.length} files; a TikTok post takes one video`);
     }
     media.forEach((m, i) => {
       if (m.kind === 'video' && !TIKTOK_VIDEO_TYPES.includes(m.mimeType.toLowerCase())) {
