@@ -1,5 +1,7 @@
+import { LINKEDIN_VISIBILITIES } from '../platforms/linkedin.ts';
 import { MAX_UPLOAD_BYTES } from '../platforms/media.ts';
 import type { MediaRef, PlatformId } from '../platforms/types.ts';
+import { X_REPLY_SETTINGS } from '../platforms/x.ts';
 import { DAY, MINUTE } from './policy.ts';
 
 // What each platform accepts, checked before anything is scheduled, so a post that cannot go out is
@@ -77,8 +79,6 @@ export const hashtagCount = (text: string) => [...text.matchAll(HASHTAG_PATTERN)
 
 export const YOUTUBE_PRIVACY = ['public', 'unlisted', 'private'] as const;
 export const INSTAGRAM_MEDIA_TYPES = ['FEED', 'REELS', 'STORIES'] as const;
-export const LINKEDIN_VISIBILITY = ['PUBLIC', 'CONNECTIONS'] as const;
-export const X_REPLY_SETTINGS = ['following', 'mentionedUsers', 'subscribers', 'verified'] as const;
 export const TIKTOK_PRIVACY = [
   'PUBLIC_TO_EVERYONE',
   'MUTUAL_FOLLOW_FRIENDS',
@@ -218,7 +218,7 @@ const PLATFORM_CHECKS: Record<PlatformId, (c: Ctx) => void> = {
     const { media } = c.v;
     maxText(c, 'linkedin.text_length', 3000);
     textOrMedia(c);
-    enumOption(c, 'linkedin.visibility', 'visibility', LINKEDIN_VISIBILITY);
+    enumOption(c, 'linkedin.visibility', 'visibility', LINKEDIN_VISIBILITIES);
     const images = count(media, (m) => m.kind === 'image');
     const videos = count(media, (m) => m.kind === 'video');
     const documents = count(media, (m) => m.kind === 'document');

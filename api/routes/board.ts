@@ -126,7 +126,7 @@ const ideaView = (i: Idea) => ({
 });
 
 /** Serialises every renumbering change of one workspace's board (held until the transaction ends). */
-async function lockBoard(em: EntityManager, workspaceId: string): Promise<void> {
+export async function lockBoard(em: EntityManager, workspaceId: string): Promise<void> {
   await sqlOf(em).execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`board:${workspaceId}`]);
 }
 

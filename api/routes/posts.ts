@@ -51,6 +51,7 @@ import {
   VariantInput,
 } from '../post-views.ts';
 import { bearerSecurity, commonErrors, ErrorResponse, Strict, Timestamp, Uuid, WorkspaceParams } from '../schemas.ts';
+import { lockBoard } from './board.ts';
 
 // Posts, their per-platform variants and their targets (one post on one connection), and the
 // routes that schedule them. PostgreSQL holds the plan; every change is committed first and only
@@ -131,11 +132,6 @@ function checkUniqueVariants(variants: VariantInput[]): void {
     }
     seen.add(v.platform);
   });
-}
-
-/** Serialises board placement changes of one workspace (the same lock the board routes take). */
-async function lockBoard(em: EntityManager, workspaceId: string): Promise<void> {
-  await sqlOf(em).execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`board:${workspaceId}`]);
 }
 
 async function lockPost(em: EntityManager, workspaceId: string, postId: string): Promise<Post> {

@@ -177,24 +177,24 @@ describe('templates', () => {
 describe('ideas and the board', () => {
   it('adds ideas in order, moves them within and across columns, renumbering both', async () => {
     const t = await team();
-    const todo = await addColumn(t, 'Todo');
+    const backlog = await addColumn(t, 'Backlog');
     const doing = await addColumn(t, 'Doing');
-    const a = await addIdea(t, 'a', todo, { notes: 'first' });
-    await addIdea(t, 'b', todo);
-    const c = await addIdea(t, 'c', todo);
+    const a = await addIdea(t, 'a', backlog, { notes: 'first' });
+    await addIdea(t, 'b', backlog);
+    const c = await addIdea(t, 'c', backlog);
     await addIdea(t, 'x', doing);
-    await addIdea(t, 'front', todo, { position: 0 });
-    expect(await ideaTitles(t.workspaceId, todo)).toEqual(['0:front', '1:a', '2:b', '3:c']);
+    await addIdea(t, 'front', backlog, { position: 0 });
+    expect(await ideaTitles(t.workspaceId, backlog)).toEqual(['0:front', '1:a', '2:b', '3:c']);
 
     // Within a column.
-    const within = await t.call('POST', `/ideas/${c}/move`, { columnId: todo, position: 1 });
-    expect(within.json()).toMatchObject({ id: c, columnId: todo, position: 1 });
-    expect(await ideaTitles(t.workspaceId, todo)).toEqual(['0:front', '1:c', '2:a', '3:b']);
+    const within = await t.call('POST', `/ideas/${c}/move`, { columnId: backlog, position: 1 });
+    expect(within.json()).toMatchObject({ id: c, columnId: backlog, position: 1 });
+    expect(await ideaTitles(t.workspaceId, backlog)).toEqual(['0:front', '1:c', '2:a', '3:b']);
 
     // Across columns: the source closes the gap, the destination opens one.
     const across = await t.call('POST', `/ideas/${a}/move`, { columnId: doing, position: 0 });
     expect(across.json()).toMatchObject({ id: a, columnId: doing, position: 0, notes: 'first' });
-    expect(await ideaTitles(t.workspaceId, todo)).toEqual(['0:front', '1:c', '2:b']);
+    expect(await ideaTitles(t.workspaceId, backlog)).toEqual(['0:front', '1:c', '2:b']);
     expect(await ideaTitles(t.workspaceId, doing)).toEqual(['0:a', '1:x']);
 
     // Off the board and back.
@@ -223,7 +223,7 @@ describe('ideas and the board', () => {
             { id: p2, title: 'second post', approvalState: 'pending' },
           ],
         },
-        { id: todo, name: 'Todo', position: 1, posts: [] },
+        { id: backlog, name: 'Backlog', position: 1, posts: [] },
       ],
       unassignedIdeas: [{ id: a, title: 'a2' }],
     });
@@ -232,10 +232,10 @@ describe('ideas and the board', () => {
     // Moving into an unknown column is 404 and changes nothing.
     const lost = await t.call('POST', `/ideas/${c}/move`, { columnId: randomUUID(), position: 0 });
     expect(lost.statusCode).toBe(404);
-    expect(await ideaTitles(t.workspaceId, todo)).toEqual(['0:front', '1:c', '2:b']);
+    expect(await ideaTitles(t.workspaceId, backlog)).toEqual(['0:front', '1:c', '2:b']);
 
     expect((await t.call('DELETE', `/ideas/${c}`)).statusCode).toBe(204);
-    expect(await ideaTitles(t.workspaceId, todo)).toEqual(['0:front', '1:b']);
+    expect(await ideaTitles(t.workspaceId, backlog)).toEqual(['0:front', '1:b']);
   });
 
   it('converts an idea into a draft post with a default variant, and removes the idea, in one go', async () => {
