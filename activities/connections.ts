@@ -9,7 +9,7 @@ import type { Mailer } from '../lib/mailer.ts';
 import { decryptSecret, openJson, sealJson } from '../lib/vault.ts';
 import { PlatformError } from '../platforms/errors.ts';
 import type { Adapters } from '../platforms/index.ts';
-import type { PlatformId, TokenSet } from '../platforms/types.ts';
+import type { PlatformId, PublishAccount, TokenSet } from '../platforms/types.ts';
 import { beating } from './heartbeat.ts';
 import { platformFailure } from './platform-failure.ts';
 
@@ -49,6 +49,12 @@ export async function readConnectionTokens(
   const row = await orm.em.fork().findOne(ConnectionTokens, { connection: connectionId });
   return row ? revive(openJson<StoredTokens>(config.keyRing, row.ciphertext, tokensAad(connectionId))) : undefined;
 }
+
+/** The account a platform call acts for: the connection's ids, no secrets. */
+export const accountOf = (conn: Pick<Connection, 'externalId' | 'externalIds'>): PublishAccount => ({
+  externalId: conn.externalId,
+  ids: conn.externalIds ?? {},
+});
 
 export type RefreshOutcome =
   | { outcome: 'refreshed'; expiresAt: string | null }

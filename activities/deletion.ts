@@ -17,7 +17,8 @@ import { defaultPolicy } from '../domain/policy.ts';
 import { audit } from '../lib/audit.ts';
 import type { Config } from '../lib/config.ts';
 import type { Mailer } from '../lib/mailer.ts';
-import { affected, sqlOf } from '../lib/sql.ts';
+import { affected, jsonList, sqlOf } from '../lib/sql.ts';
+import { createStorage, type ObjectStorage } from '../lib/storage.ts';
 import type { PlatformId } from '../platforms/types.ts';
 import { connectionInput, connectionUpdateFailure, disconnect } from '../workflows/connection.client.ts';
 import type { ConnectionRef, DeletionPlan } from '../workflows/deletion.messages.ts';
@@ -32,6 +33,8 @@ export interface DeletionDeps {
   config: Config;
   temporal: Client;
   mailer: Mailer;
+  /** Where storageKeyColumn objects live (defaults to the configured storage). */
+  storage?: ObjectStorage;
 }
 
 const RISK_RANK: Record<DeletionRisk, number> = { on_track: 0, at_risk: 1, overdue: 2 };
@@ -46,6 +49,7 @@ function mergeCounts(into: Record<string, number> = {}, add: Record<string, numb
 
 export function createDeletionActivities(deps: DeletionDeps) {
   const { orm, config } = deps;
+  const storage = deps.storage ?? createStorage(config);
   const em = () => orm.em.fork();
   const batch = defaultPolicy.privacy.batchSize;
 
@@ -195,18 +199,29 @@ export function createDeletionActivities(deps: DeletionDeps) {
       return n;
     }
     const filePath = table.filePath ?? table.fileColumn;
-    if (filePath) {
-      const files = await sql.execute<{ p: string | null }[]>(
-        `select ${filePath} as p from ${table.table} where ctid in (${pick}) for update`,
+    const storageKey = table.storageKey ?? table.storageKeyColumn;
+    const prefix = table.storagePrefix;
+    let target = pick;
+    let params: unknown[] = [subjectId];
+    if (filePath || storageKey || prefix) {
+      // One choice of rows: their files and objects go, then exactly those rows.
+      const rows = await sql.execute<{ t: string; p: string | null; k: string | null; x: string | null }[]>(
+        `select ctid::text as t, ${filePath ?? 'null'} as p, ${storageKey ?? 'null'} as k, ${prefix ?? 'null'} as x
+         from ${table.table} where ctid in (${pick}) for update`,
         [subjectId],
       );
-      for (const f of files) {
-        if (!f.p) continue;
-        await rm(path.resolve(config.dataDir, f.p), { force: true });
-        add.objects++;
+      for (const r of rows) {
+        if (r.p) {
+          await rm(path.resolve(config.dataDir, r.p), { force: true });
+          add.objects++;
+        }
+        if (r.k && (await storage.delete(r.k))) add.objects++;
+        if (r.x) add.objects += await storage.deletePrefix(r.x);
       }
+      target = 'select (jsonb_array_elements_text(?::jsonb))::tid';
+      params = [jsonList(rows.map((r) => r.t))];
     }
-    const n = affected(await sql.execute(`delete from ${table.table} where ctid in (${pick})`, [subjectId], 'run'));
+    const n = affected(await sql.execute(`delete from ${table.table} where ctid in (${target})`, params, 'run'));
     add.rows[table.table] = (add.rows[table.table] ?? 0) + n;
     return n;
   }

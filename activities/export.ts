@@ -5,6 +5,7 @@ import { DataExport } from '../db/entities/index.ts';
 import { audit } from '../lib/audit.ts';
 import type { Config } from '../lib/config.ts';
 import { buildExportZip, exportRelativePath, resolveDataPath } from '../lib/export.ts';
+import { createStorage, type ObjectStorage } from '../lib/storage.ts';
 import type { ExportBuilt, ExportFinished, ExportStatus } from '../workflows/export.messages.ts';
 import { beating } from './heartbeat.ts';
 
@@ -15,6 +16,8 @@ import { beating } from './heartbeat.ts';
 export interface ExportDeps {
   orm: MikroORM;
   config: Config;
+  /** Where stored objects (attachments, media) are read from; defaults to the configured storage. */
+  storage?: ObjectStorage;
 }
 
 const exists = (file: string) =>
@@ -25,6 +28,7 @@ const exists = (file: string) =>
 
 export function createExportActivities(deps: ExportDeps) {
   const { orm, config } = deps;
+  const storage = deps.storage ?? createStorage(config);
 
   async function load(em: EntityManager, exportId: string): Promise<DataExport> {
     const row = await em.findOne(DataExport, exportId);
@@ -59,10 +63,20 @@ export function createExportActivities(deps: ExportDeps) {
 
       const ctx = Context.current();
       const result = await beating(() =>
-        buildExportZip(orm.em.fork(), { kind: row.kind, subjectId: row.subjectId, dataDir: config.dataDir }, file, {
-          onProgress: (p) => ctx.heartbeat(p),
-          signal: ctx.cancellationSignal,
-        }),
+        buildExportZip(
+          orm.em.fork(),
+          {
+            kind: row.kind,
+            subjectId: row.subjectId,
+            dataDir: config.dataDir,
+            storage,
+          },
+          file,
+          {
+            onProgress: (p) => ctx.heartbeat(p),
+            signal: ctx.cancellationSignal,
+          },
+        ),
       );
       await em.nativeUpdate(
         DataExport,

@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import pino from 'pino';
-import { defaultPolicy, MINUTE } from '../domain/policy.ts';
+import { DAY, defaultPolicy, MINUTE } from '../domain/policy.ts';
 import { type RetentionPolicy, type RetentionTarget, retentionPolicy } from '../domain/retention.ts';
 import type { Config } from '../lib/config.ts';
 import { expireExports } from '../lib/export.ts';
@@ -11,6 +11,7 @@ import { affected, sqlOf } from '../lib/sql.ts';
 import { startDeletion } from '../workflows/deletion.client.ts';
 import { deletionWorkflowId } from '../workflows/deletion.messages.ts';
 import type { RetentionSweepInput, SweepProgress } from '../workflows/retention.messages.ts';
+import { syncNow } from '../workflows/sync.client.ts';
 import { beating } from './heartbeat.ts';
 
 // The retention sweep: one policy (domain/retention.ts) per call. A deleting policy's statements
@@ -29,6 +30,8 @@ export interface RetentionDeps {
 }
 
 const DEFAULT_BATCHES_PER_CALL = 100;
+/** How long past 30 days an active YouTube connection may stay unverified before its data goes. */
+const YOUTUBE_VERIFY_GRACE_MS = 2 * DAY;
 /** Lateness beyond one interval plus this counts as late (the sweeper missed runs). */
 const LATE_SLACK_MS = 5 * MINUTE;
 
@@ -164,6 +167,116 @@ export function createRetentionActivities(deps: RetentionDeps) {
     }
   }
 
+  /**
+   * First-party analytics at 24 months: per connection, the rows of whole months whose start is past
+   * the cutoff become monthly rows — daily series as the sum of each day's latest value, running
+   * totals as the sum of their changes over all posts (which adds up whichever posts moved) — and
+   * the per-post, per-day rows go. A running total's newest reading stays (it is the current value,
+   * and without it the next pass would write it again). Never YouTube (R-YT-5).
+   */
+  async function aggregateAnalytics(
+    values: { cutoff: Date; now: Date },
+    batch: number,
+    maxBatches: number,
+    p: SweepProgress,
+  ) {
+    const before = `(date_trunc('month', ?::timestamptz at time zone 'UTC') + interval '1 month')::date`;
+    // A running total's reading goes only once a newer reading of the same key exists.
+    const due = `platform <> 'youtube' and coalesce(day, (observed_at at time zone 'UTC')::date) < ${before}
+      and (day is not null or exists (
+        select 1 from metric_points n where n.connection_id = metric_points.connection_id
+          and n.object_kind = metric_points.object_kind and n.object_id = metric_points.object_id
+          and n.metric = metric_points.metric and n.day is null
+          and (n.observed_at, n.id) > (metric_points.observed_at, metric_points.id)))`;
+    for (;;) {
+      if (p.batches >= maxBatches) {
+        p.more = true;
+        return;
+      }
+      const conns = await db().execute<{ connection_id: string }[]>(
+        `select distinct connection_id from metric_points where ${due} limit ${batch}`,
+        [values.cutoff],
+      );
+      if (!conns.length) return;
+      for (const { connection_id } of conns) {
+        Context.current().heartbeat({ aggregated: p.deleted });
+        const n = await orm.em.fork().transactional(async (tx) => {
+          const [row] = await sqlOf(tx).execute<{ n: number }[]>(
+            `with old as (
+               delete from metric_points where connection_id = ? and ${due} returning *),
+             daily as (
+               select distinct on (object_kind, object_id, metric, day) workspace_id, platform, object_kind, metric,
+                 'daily' as series, date_trunc('month', day)::date as month, value
+               from old where day is not null order by object_kind, object_id, metric, day, observed_at desc, id desc),
+             changes as (
+               select workspace_id, platform, object_kind, metric, 'change' as series,
+                 date_trunc('month', observed_at at time zone 'UTC')::date as month, coalesce(delta, value) as value
+               from old where day is null),
+             merged as (
+               insert into metric_monthly (workspace_id, connection_id, platform, object_kind, metric, series, month, value, samples)
+               select workspace_id, ?, platform, object_kind, metric, series, month, sum(value), count(*)
+               from (select * from daily union all select * from changes) a
+               group by workspace_id, platform, object_kind, metric, series, month
+               on conflict (connection_id, object_kind, metric, series, month)
+               do update set value = metric_monthly.value + excluded.value, samples = metric_monthly.samples + excluded.samples)
+             select count(*)::int as n from old`,
+            [connection_id, values.cutoff, connection_id],
+          );
+          return row?.n ?? 0;
+        });
+        p.deleted += n;
+        p.tables.metric_points = (p.tables.metric_points ?? 0) + n;
+      }
+      p.batches++;
+    }
+  }
+
+  /**
+   * YouTube's 30-day rules: rows the platform no longer showed for 30 days go (the sync refreshes
+   * what it still shows); a connection not verified for 30 days gets a pass now if it is active,
+   * and loses all its YouTube data if its authorisation can no longer be used.
+   */
+  async function refreshOrDeleteYouTube(
+    policy: RetentionPolicy,
+    values: { cutoff: Date; now: Date },
+    batch: number,
+    maxBatches: number,
+    p: SweepProgress,
+  ) {
+    await deleteRows(policy, values, batch, maxBatches, p);
+    if (p.more) return;
+    const stale = await db().execute<{ id: string; status: string; workspace_id: string; verified: Date }[]>(
+      `select c.id, c.status, c.workspace_id, coalesce(s.verified_at, c.created_at) as verified
+       from connections c left join sync_states s on s.connection_id = c.id
+       where c.platform = 'youtube' and coalesce(s.verified_at, c.created_at) < ? order by c.id`,
+      [values.cutoff],
+    );
+    for (const c of stale) {
+      Context.current().heartbeat({ connection: c.id });
+      // An active connection gets a pass to re-verify; one that still has not verified after the
+      // grace (its passes keep failing) is treated like a lost grant.
+      const overdue = new Date(c.verified).getTime() < values.cutoff.getTime() - YOUTUBE_VERIFY_GRACE_MS;
+      if (c.status === 'active' && !overdue) {
+        await syncNow(temporal, config.taskQueues.core, {
+          connectionId: c.id,
+          workspaceId: c.workspace_id,
+          platform: 'youtube',
+        });
+        p.started++;
+        continue;
+      }
+      await orm.em.fork().transactional(async (tx) => {
+        for (const table of ['inbox_messages', 'inbox_threads', 'metric_points', 'synced_media', 'sync_cursors']) {
+          const n = affected(await sqlOf(tx).execute(`delete from ${table} where connection_id = ?`, [c.id], 'run'));
+          p.deleted += n;
+          p.tables[table] = (p.tables[table] ?? 0) + n;
+        }
+      });
+      log.info({ policy: policy.id, connectionId: c.id }, 'YouTube data of an unverifiable connection deleted');
+    }
+    p.batches++;
+  }
+
   return {
     /** One call of a retention sweep: at most `batchesPerCall` batches; `more` says whether to call again. */
     async sweep(input: RetentionSweepInput): Promise<SweepProgress> {
@@ -214,6 +327,12 @@ export function createRetentionActivities(deps: RetentionDeps) {
         case 'kick-deletions':
         case 'restart-purges':
           await startDeletions(policy, values, batch, maxBatches, p);
+          break;
+        case 'aggregate':
+          await aggregateAnalytics(values, batch, maxBatches, p);
+          break;
+        case 'refresh-or-delete':
+          await refreshOrDeleteYouTube(policy, values, batch, maxBatches, p);
           break;
         default:
           throw ApplicationFailure.nonRetryable(

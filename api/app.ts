@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../lib/config.ts';
 import { loggerOptions } from '../lib/logger.ts';
+import { createAdapters } from '../platforms/index.ts';
 import type { AppDeps } from './context.ts';
 import { installErrorHandling } from './errors.ts';
 import { authPlugin } from './plugins/auth.ts';
@@ -12,6 +13,7 @@ import { healthPlugin } from './plugins/health.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { requestLogPlugin } from './plugins/request-log.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { boardRoutes } from './routes/board.ts';
 import { complianceRoutes } from './routes/compliance.ts';
@@ -19,12 +21,15 @@ import { connectionRoutes } from './routes/connections.ts';
 import { deletionRoutes } from './routes/deletion.ts';
 import { exportsRoutes } from './routes/exports.ts';
 import { googleAuthRoutes } from './routes/google-auth.ts';
+import { inboxRoutes } from './routes/inbox.ts';
 import { invitationRoutes } from './routes/invitations.ts';
+import { mediaRoutes } from './routes/media.ts';
 import { memberRoutes } from './routes/members.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { postRoutes } from './routes/posts.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -63,6 +68,8 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', deps);
+  // One set of platform adapters for every route (capabilities, authorize URLs, webhook checks).
+  app.decorate('adapters', createAdapters(deps.config.platforms));
   // JSON only: any other body type is a 415, not a string that fails validation later.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
@@ -112,6 +119,10 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     boardRoutes,
     approvalRoutes,
     postRoutes,
+    analyticsRoutes,
+    inboxRoutes,
+    mediaRoutes,
+    webhookRoutes,
   ]) {
     await app.register(routes, { prefix: '/v1' });
   }

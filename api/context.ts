@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client, Connection } from '@temporalio/client';
 import type { Config } from '../lib/config.ts';
+import type { Adapters } from '../platforms/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -20,6 +21,7 @@ export interface Principal {
 declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
+    adapters: Adapters;
   }
   interface FastifyRequest {
     principal?: Principal;

@@ -1,15 +1,21 @@
 // Shared plumbing of the benchmarks: settings, a cleanup stack that also runs on a signal or the time
 // limit, and a scratch system (its own database and an in-memory Temporal dev server on free ports).
+
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MikroORM } from '@mikro-orm/core';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../api/app.ts';
+import type { AppDeps } from '../api/context.ts';
 import { closeORM, initORM } from '../db/orm.ts';
-import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
+import { type Config, loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { dropDatabase, ensurePostgres } from '../lib/postgres.ts';
-import { ensureTemporalSetup } from '../lib/temporal.ts';
+import { ensureTemporalSetup, lazyClient } from '../lib/temporal.ts';
 import { freePort, locateTemporalCli, startDevServer } from '../lib/temporal-cli.ts';
+import type { PlatformId } from '../platforms/types.ts';
 
 export const NAMESPACE = 'switchboard-bench';
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1', '[::1]'];
@@ -126,13 +132,14 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 export const verdict = (goal: string, met: boolean) => `goal ${goal}  (${met ? 'met' : 'MISSED'})`;
 
 /**
- * A core worker in the benchmark process (prebuilt bundle, real activities, up to 100 concurrent
- * tasks of each kind). `stopped` rejects if the worker ends before cleanup, so a run fails at once.
+ * A worker in the benchmark process (real activities, up to 100 concurrent tasks of each kind unless
+ * told; with a bundle it runs workflows too). `stopped` rejects if the worker ends before cleanup,
+ * so a run fails at once.
  */
 export async function startBenchWorker(
   sys: ScratchSystem,
   onCleanup: OnCleanup,
-  opts: { bundlePath: string; taskQueue: string; activities: object },
+  opts: { bundlePath?: string; taskQueue: string; activities: object; maxConcurrentActivities?: number },
 ): Promise<{ stopped: Promise<never> }> {
   const { NativeConnection, Worker } = await import('@temporalio/worker');
   const nativeConnection = await NativeConnection.connect({ address: sys.temporalAddress });
@@ -141,10 +148,10 @@ export async function startBenchWorker(
     connection: nativeConnection,
     namespace: sys.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: { codePath: opts.bundlePath },
+    ...(opts.bundlePath ? { workflowBundle: { codePath: opts.bundlePath } } : {}),
     activities: opts.activities,
     maxConcurrentWorkflowTaskExecutions: 100,
-    maxConcurrentActivityTaskExecutions: 100,
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
   });
   const running = worker.run();
   onCleanup('stopping the worker', async () => {
@@ -155,3 +162,67 @@ export async function startBenchWorker(
   stopped.catch(() => {}); // the worker also stops at cleanup, after the run is decided
   return { stopped };
 }
+
+export interface BenchApi {
+  /** A client of the scratch Temporal server. */
+  client: Client;
+  /** The API, in process (app.inject), on the benchmark's configuration. */
+  app: FastifyInstance;
+  userId: string;
+  headers: { authorization: string };
+  workspaceId: string;
+}
+
+/** A Temporal client, the API, and a signed-up account with one workspace. */
+export async function startBenchApi(sys: ScratchSystem, config: Config, onCleanup: OnCleanup): Promise<BenchApi> {
+  const connection = await Connection.connect({ address: sys.temporalAddress });
+  onCleanup('closing the client connection', () => connection.close());
+  const client = new Client({ connection, namespace: sys.namespace });
+  const api = lazyClient(config);
+  onCleanup('closing the API client', () => api.connection.close());
+  const app = await buildApp(
+    { config, orm: sys.orm as AppDeps['orm'], temporal: api.client, temporalConnection: api.connection },
+    { logger: false },
+  );
+  onCleanup('closing the API', () => app.close());
+  const signUp = await app.inject({
+    method: 'POST',
+    url: '/v1/accounts',
+    payload: {
+      email: `bench-${randomUUID().slice(0, 8)}@example.com`,
+      password: 'correct horse battery staple',
+      name: 'Bench',
+    },
+  });
+  const headers = { authorization: `Bearer ${signUp.json().session.token as string}` };
+  const workspaceId = (
+    await app.inject({ method: 'POST', url: '/v1/workspaces', headers, payload: { name: 'Bench' } })
+  ).json().id as string;
+  return { client, app, userId: signUp.json().user.id as string, headers, workspaceId };
+}
+
+/** A real connection through the API: authorize → the simulator's consent → callback (the connect workflow). */
+export async function connectThroughApi(api: BenchApi, platform: PlatformId): Promise<string> {
+  const start = await api.app.inject({
+    method: 'POST',
+    url: `/v1/workspaces/${api.workspaceId}/connections`,
+    headers: api.headers,
+    payload: { platform },
+  });
+  const authorize = await fetch(start.json().authorizeUrl, { redirect: 'manual' });
+  const query = new URL(authorize.headers.get('location') as string).searchParams;
+  const done = await api.app.inject({ method: 'GET', url: `/v1/connections/callback?${query.toString()}` });
+  if (done.statusCode !== 200) throw new Error(`connecting ${platform} failed: ${done.statusCode} ${done.body}`);
+  return done.json().id as string;
+}
+
+/** Runs fn over the items with at most `limit` in flight. */
+export async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

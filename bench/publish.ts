@@ -7,17 +7,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { buildApp } from '../api/app.ts';
-import type { AppDeps } from '../api/context.ts';
 import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
-import { lazyClient } from '../lib/temporal.ts';
 import type { PlatformId } from '../platforms/types.ts';
 import type { WriteRecord } from '../simulators/core.ts';
 import { startSimulator } from '../simulators/server.ts';
 import { buildWorkflowBundle } from '../workers/build-bundle.ts';
 import { publishPolicy, schedulePublish } from '../workflows/publish.client.ts';
-import { intSetting, percentile, runBench, startScratchSystem, verdict } from './harness.ts';
+import {
+  connectThroughApi,
+  forEachLimited,
+  intSetting,
+  percentile,
+  runBench,
+  sleep,
+  startBenchApi,
+  startScratchSystem,
+  verdict,
+} from './harness.ts';
 
 const PLATFORMS = ['youtube', 'instagram', 'facebook', 'tiktok', 'linkedin', 'x', 'threads'] as const;
 const GOAL_P99_MS = 2_000;
@@ -34,16 +40,6 @@ const n = intSetting(
   20_000,
 );
 const limitMs = (240 + n * 0.15) * 1000;
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 await runBench(limitMs, async (onCleanup) => {
   console.error(`setting up (scratch database, Temporal dev server, simulators, bundle, worker) for ${n} posts…`);
@@ -101,47 +97,11 @@ await runBench(limitMs, async (onCleanup) => {
   onCleanup('stopping the worker', () => killWorker('SIGTERM'));
   startWorker();
 
-  const connection = await Connection.connect({ address: sys.temporalAddress });
-  onCleanup('closing the client connection', () => connection.close());
-  const client = new Client({ connection, namespace: sys.namespace });
-  const api = lazyClient(config);
-  onCleanup('closing the API client', () => api.connection.close());
-  const app = await buildApp(
-    { config, orm: sys.orm as AppDeps['orm'], temporal: api.client, temporalConnection: api.connection },
-    { logger: false },
-  );
-  onCleanup('closing the API', () => app.close());
-
   // One workspace with one real connection per platform, made through the API and the connect workflow.
-  const signUp = await app.inject({
-    method: 'POST',
-    url: '/v1/accounts',
-    payload: {
-      email: `bench-${randomUUID().slice(0, 8)}@example.com`,
-      password: 'correct horse battery staple',
-      name: 'Bench',
-    },
-  });
-  const token = signUp.json().session.token as string;
-  const userId = signUp.json().user.id as string;
-  const headers = { authorization: `Bearer ${token}` };
-  const workspaceId = (
-    await app.inject({ method: 'POST', url: '/v1/workspaces', headers, payload: { name: 'Bench' } })
-  ).json().id as string;
+  const api = await startBenchApi(sys, config, onCleanup);
+  const { client, workspaceId, userId } = api;
   const connections = new Map<PlatformId, string>();
-  for (const platform of PLATFORMS) {
-    const start = await app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${workspaceId}/connections`,
-      headers,
-      payload: { platform },
-    });
-    const authorize = await fetch(start.json().authorizeUrl, { redirect: 'manual' });
-    const query = new URL(authorize.headers.get('location') as string).searchParams;
-    const done = await app.inject({ method: 'GET', url: `/v1/connections/callback?${query.toString()}` });
-    if (done.statusCode !== 200) throw new Error(`connecting ${platform} failed: ${done.statusCode} ${done.body}`);
-    connections.set(platform, done.json().id);
-  }
+  for (const platform of PLATFORMS) connections.set(platform, await connectThroughApi(api, platform));
 
   // N posts, round-robin over the platforms, due at evenly spread moments of one minute that
   // begins once every workflow has had time to start (the dev server starts ~30 per second here).

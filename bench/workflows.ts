@@ -14,7 +14,15 @@ import { sha256 } from '../lib/secrets.ts';
 import { buildWorkflowBundle } from '../workers/build-bundle.ts';
 import { startInvitation } from '../workflows/invitation.client.ts';
 import { type InvitationResult, invitationWorkflowId } from '../workflows/invitation.messages.ts';
-import { intSetting, percentile, runBench, startBenchWorker, startScratchSystem, verdict } from './harness.ts';
+import {
+  forEachLimited,
+  intSetting,
+  percentile,
+  runBench,
+  startBenchWorker,
+  startScratchSystem,
+  verdict,
+} from './harness.ts';
 
 const GOAL_PER_SECOND = 35;
 const START_CONCURRENCY = 50;
@@ -23,14 +31,6 @@ const n = intSetting('BENCH_WORKFLOWS', process.argv[2], 500, 1, 20_000);
 const limitMs = (120 + n * 0.2) * 1000;
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
 await runBench(limitMs, async (onCleanup) => {
   console.error(`setting up (scratch database, Temporal dev server, workflow bundle, worker) for ${n} workflows…`);
   const sys = await startScratchSystem(onCleanup);

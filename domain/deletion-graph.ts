@@ -25,12 +25,21 @@ export interface GraphTable {
   reach: Partial<Record<Subject, Reach[]>>;
   /** Kept on purpose: why, and under which rule. Rows are not deleted for any subject. */
   retained?: string;
-  /** Removed by a retention schedule rather than by subject (see domain/retention.ts). */
-  swept?: string;
+  /** Removed by retention schedules rather than by subject (see domain/retention.ts). */
+  swept?: string | string[];
   /** A column holding a path under the data folder: the file goes with its row (and into exports). */
   fileColumn?: string;
   /** Where deletion finds the file, as SQL, when the column alone may not say yet (defaults to fileColumn). */
   filePath?: string;
+  /** A column holding an object-storage key (lib/storage.ts): the object goes with its row (and into exports). */
+  storageKeyColumn?: string;
+  /** Where deletion finds the object, as SQL, when the column alone may not say yet (defaults to storageKeyColumn). */
+  storageKey?: string;
+  /**
+   * SQL naming a storage prefix per row: every object under it goes with the row, including objects
+   * a running stage stored before (or without) a row of its own.
+   */
+  storagePrefix?: string;
   /** Columns never exported (secrets, hashes of secrets, ciphertext). */
   exportOmit?: string[];
   /** Framework tables: no personal data, not exported. */
@@ -160,6 +169,100 @@ export const DELETION_GRAPH: GraphTable[] = [
   { table: 'tags', describes: 'tags', reach: { workspace: del('workspace_id = ?') } },
   { table: 'board_columns', describes: 'board columns', reach: { workspace: del('workspace_id = ?') } },
   {
+    table: 'media_chunks',
+    describes: 'searchable pieces of media text (transcripts, OCR) and their embeddings',
+    reach: { workspace: del('workspace_id = ?'), file: del('file_id = ?::uuid') },
+    // The search index PostgreSQL derives from `text`.
+    exportOmit: ['tsv'],
+  },
+  {
+    table: 'media_texts',
+    describes: 'transcripts and OCR text of media files',
+    reach: { workspace: del('workspace_id = ?'), file: del('file_id = ?::uuid') },
+  },
+  {
+    table: 'media_derivatives',
+    describes: 'thumbnails and previews of media files, kept in storage',
+    reach: { workspace: del('workspace_id = ?'), file: del('file_id = ?::uuid') },
+    storageKeyColumn: 'storage_key',
+  },
+  {
+    table: 'media_files',
+    describes: 'media library files (the originals, kept in storage)',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      file: del('id = ?::uuid'),
+      account: [{ where: 'uploaded_by_id = ?', action: 'anonymise', columns: ['uploaded_by_id'] }],
+    },
+    storageKeyColumn: 'storage_key',
+    storagePrefix: `'media/' || workspace_id || '/' || id || '/'`,
+  },
+  {
+    table: 'inbox_attachments',
+    describes: 'files that came with inbox messages (WhatsApp media), kept in storage',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      connection: del('message_id in (select id from inbox_messages where connection_id = ?)'),
+    },
+    storageKeyColumn: 'storage_key',
+    // The key is fixed before the bytes are stored, so a file stored just before its row went is found too.
+    storageKey: `'inbox/' || workspace_id || '/' || id`,
+  },
+  {
+    table: 'inbox_replies',
+    describes: 'replies written through Switchboard and their attempts',
+    reach: {
+      workspace: del('workspace_id = ?'),
+      connection: del('connection_id = ?'),
+      account: [{ where: 'created_by_id = ?', action: 'anonymise', columns: ['created_by_id'] }],
+    },
+  },
+  {
+    table: 'webhook_events',
+    describes: 'verified webhook events awaiting ingestion (payload cleared once ingested)',
+    reach: { workspace: del('workspace_id = ?'), connection: del('connection_id = ?') },
+    swept: 'webhook-events',
+  },
+  {
+    table: 'inbox_messages',
+    describes: 'comments, DMs and mentions with their sentiment',
+    reach: { workspace: del('workspace_id = ?'), connection: del('connection_id = ?') },
+    // Replies and attachments rows go with their message (foreign keys cascade).
+    swept: ['instagram-inbox', 'youtube-refresh'],
+  },
+  {
+    table: 'inbox_threads',
+    describes: "inbox conversations (a post's comments, a DM conversation, a mention)",
+    reach: { workspace: del('workspace_id = ?'), connection: del('connection_id = ?') },
+  },
+  {
+    table: 'metric_points',
+    describes: 'analytics time series (observations with deltas)',
+    reach: { workspace: del('workspace_id = ?'), connection: del('connection_id = ?') },
+    swept: 'analytics-aggregate',
+  },
+  {
+    table: 'metric_monthly',
+    describes: 'analytics older than 24 months, aggregated per month',
+    reach: { workspace: del('workspace_id = ?'), connection: del('connection_id = ?') },
+  },
+  {
+    table: 'synced_media',
+    describes: 'posts of connected accounts as the platforms list them',
+    reach: { workspace: del('workspace_id = ?'), connection: del('connection_id = ?') },
+    swept: 'youtube-refresh',
+  },
+  {
+    table: 'sync_cursors',
+    describes: 'sync positions per stream (page tokens, watermarks)',
+    reach: { workspace: del('workspace_id = ?'), connection: del('connection_id = ?') },
+  },
+  {
+    table: 'sync_states',
+    describes: 'sync status per connection',
+    reach: { workspace: del('workspace_id = ?'), connection: del('connection_id = ?') },
+  },
+  {
     table: 'notices',
     describes: 'in-app notices',
     reach: {
@@ -229,7 +332,13 @@ export const DELETION_GRAPH: GraphTable[] = [
   },
   { table: 'api_tokens', describes: 'API tokens', reach: { account: del('user_id = ?') }, exportOmit: ['token_hash'] },
   { table: 'user_identities', describes: 'linked Google sign-in identities', reach: { account: del('user_id = ?') } },
-  { table: 'workspaces', describes: 'workspaces', reach: { workspace: del('id = ?::uuid') } },
+  {
+    table: 'workspaces',
+    describes: 'workspaces',
+    reach: { workspace: del('id = ?::uuid') },
+    // Every media object of the workspace, including one an interrupted upload left without a row.
+    storagePrefix: `'media/' || id || '/'`,
+  },
   { table: 'users', describes: 'accounts', reach: { account: del('id = ?::uuid') }, exportOmit: ['password_hash'] },
 ];
 

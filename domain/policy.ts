@@ -79,6 +79,56 @@ export const defaultPolicy = {
     reconcileEveryMs: 5 * MINUTE,
     reconcileBatchSize: 500,
   },
+  sync: {
+    /** Time between passes of a connection's sync workflow. */
+    intervalMs: 30 * MINUTE,
+    /** Daily series re-read this far back each pass (platforms restate recent days). */
+    lookbackDays: 3,
+    /** The first pass reads this much history. */
+    historyDays: 90,
+    /** Per-post metrics and comments follow the newest posts only. */
+    recentMedia: 50,
+    /** A throttled stream waits at most this long per wait (the platform's reset when it says). */
+    rateLimitWaitMs: 1 * MINUTE,
+    maxWaitMs: 1 * HOUR,
+    /** Re-check a connection that needs reconnecting this often. */
+    pausedCheckMs: 1 * HOUR,
+    /** Webhook events are ingested at most this often per connection (a burst is one batch). */
+    ingestGapMs: 2 * SECOND,
+    /** The shortest rate-limit wait, whatever the platform says. */
+    minWaitMs: 5 * SECOND,
+    passesPerRun: 50,
+    /** Rows the platform still shows have fetched_at refreshed at most this often (YouTube 30-day rule). */
+    refreshFetchedMs: 7 * DAY,
+    sentimentBatch: 100,
+    /** Classification attempts per message before it stays untagged. */
+    sentimentAttempts: 5,
+    /** After a reply whose answer was lost, "not there" is believed only this long after it. */
+    replyVerifyGraceMs: 30 * SECOND,
+    /** A reply the platform cannot confirm either way (WhatsApp) is left unknown after this. */
+    replyUnknownAfterMs: 10 * MINUTE,
+    reconcileEveryMs: 5 * MINUTE,
+  },
+  media: {
+    /**
+     * Attempts of an ingest stage that fails for a passing reason (about 15 minutes of backoff,
+     * longer when a provider says how long to wait); a bad file fails at once.
+     */
+    stageAttempts: 10,
+    retryInitialMs: 2 * SECOND,
+    retryMaxMs: 5 * MINUTE,
+    /** Long stages heartbeat; silence this long means the worker is gone and the stage is retried. */
+    heartbeatTimeoutMs: 1 * MINUTE,
+    /** Transcript and OCR text is cut into chunks of about this many characters for search. */
+    chunkChars: 800,
+    /** Chunks embedded per request, and written per statement. */
+    embedBatch: 128,
+    chunkInsertBatch: 500,
+    /** Scanned PDF pages read by OCR per file (each takes a second or two). */
+    maxOcrPages: 50,
+    /** Longer audio is not transcribed (the stage says so). */
+    maxTranscriptMs: 4 * HOUR,
+  },
   /** A poller seen within this window counts as a live worker (long polls last up to ~70 s). */
   workerPollerFreshMs: 2 * MINUTE,
 } as const;

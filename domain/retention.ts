@@ -18,9 +18,9 @@ export const RETENTION_ACTIONS = [
   'kick-deletions',
   /** Safety net: start again the deletion workflow of accounts whose grace ended but whose workflow is gone. */
   'restart-purges',
-  /** Aggregate or anonymise first-party analytics (arrives with issue 6). */
+  /** Aggregate first-party analytics per month, whole months at a time. */
   'aggregate',
-  /** Refresh stored YouTube data and re-verify authorisation, or delete it (arrives with issue 6). */
+  /** Delete YouTube data not refreshed for 30 days; re-verify or delete by connection. */
   'refresh-or-delete',
 ] as const;
 export type RetentionAction = (typeof RETENTION_ACTIONS)[number];
@@ -151,40 +151,56 @@ export const RETENTION_POLICIES: readonly RetentionPolicy[] = [
     action: 'delete',
     note: 'Revoked and expired links stay until then, so they answer "expired" (410) rather than "unknown".',
   },
-  // Declared here so the list stays the one place; no schedule until their tables exist.
   {
     id: 'instagram-inbox',
     description: 'Instagram messages and comments 30 days after receipt',
     rule: 'R-META-6',
-    table: null,
-    targets: [],
+    table: 'inbox_messages',
+    // Replies and attachments go with their message (foreign keys cascade).
+    targets: [{ table: 'inbox_messages', since: 'received_at', condition: `platform = 'instagram'` }],
     maxAgeMs: 30 * DAY,
     everyMs: 1 * HOUR,
     action: 'delete',
-    note: 'Table arrives with issue 6.',
   },
   {
     id: 'analytics-aggregate',
-    description: 'First-party analytics aggregated or anonymised at 24 months (never YouTube data)',
+    description: 'First-party analytics aggregated per month at 24 months (never YouTube data)',
     rule: 'R-AN-1, R-YT-5',
-    table: null,
-    targets: [],
+    table: 'metric_points',
+    targets: [{ table: 'metric_points', since: 'observed_at', condition: `platform <> 'youtube'` }],
     // 24 months counted as 730 days: never later than the calendar rule.
     maxAgeMs: 730 * DAY,
     everyMs: 1 * DAY,
     action: 'aggregate',
-    note: 'Table arrives with issue 6; YouTube rows are excluded (no stored derived YouTube metrics).',
+    note: 'Whole months only: per connection, metric and month one metric_monthly row replaces the per-post and per-day rows. YouTube rows are never aggregated (no derived YouTube metrics).',
   },
   {
     id: 'youtube-refresh',
     description: 'Stored YouTube data refreshed or deleted at 30 days; authorisation re-verified every 30 days',
     rule: 'R-YT-3, R-YT-4',
-    table: null,
-    targets: [],
+    table: 'inbox_messages',
+    // Comments and the video list are Authorized Data: a sync pass refreshes what the platform
+    // still shows (fetched_at); what it no longer shows goes at 30 days. Statistics may stay while
+    // the authorisation holds: a connection not verified for 30 days is re-verified by a sync pass,
+    // and one whose token can no longer be refreshed loses all its YouTube data.
+    targets: [
+      { table: 'inbox_messages', since: 'fetched_at', condition: `platform = 'youtube'` },
+      { table: 'synced_media', since: 'fetched_at', condition: `platform = 'youtube'` },
+    ],
     maxAgeMs: 30 * DAY,
     everyMs: 1 * DAY,
     action: 'refresh-or-delete',
-    note: 'Table arrives with issue 6.',
+  },
+  {
+    id: 'webhook-events',
+    description: 'Ingested webhook events 7 days after receipt (the window platforms redeliver in)',
+    rule: 'data minimisation (GDPR Art. 5(1)(c))',
+    table: 'webhook_events',
+    targets: [{ table: 'webhook_events', since: 'received_at', condition: 'processed_at is not null' }],
+    // Meta redelivers for up to 7 days; the rows are the dedup memory for that long (payloads are already gone).
+    maxAgeMs: 7 * DAY,
+    everyMs: 1 * HOUR,
+    action: 'delete',
   },
 ];
 

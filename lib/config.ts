@@ -3,6 +3,7 @@ import { defaultPolicy, type LoginThrottlePolicy, MINUTE, SECOND } from '../doma
 import { defaultTaskQueues, TASK_QUEUE_KINDS, type TaskQueues } from '../domain/task-queues.ts';
 import type { AdapterConfig } from '../platforms/types.ts';
 import { PLATFORMS, type PlatformId } from '../platforms/types.ts';
+import type { MediaIngestPolicy } from '../workflows/media.messages.ts';
 import { type KeyRing, parseKeyRing, VaultError } from './vault.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
@@ -47,7 +48,49 @@ export interface Config {
   privacy: PrivacyPolicy;
   /** Where at-risk and overdue deletion alerts are mailed; empty: in-app alerts only. */
   complianceEmail: string;
+  /** No apiKey: no OpenAI client, and the features that need one are off. */
+  openai: { apiKey: string | undefined; baseUrl: string; timeoutMs: number };
+  sentiment: { provider: SentimentProvider; model: string };
+  /** Echoed by platforms' webhook endpoint checks (Meta's hub.verify_token). */
+  webhookVerifyToken: string;
+  /** Object storage (attachments, the media library): `local` keeps files under `dir`, `s3` in a bucket. */
+  storage: { driver: StorageDriver; dir: string; s3: S3Settings | undefined };
+  media: MediaSettings;
 }
+
+/** An S3-compatible bucket (AWS, MinIO, R2, Ceph…), addressed path-style when `pathStyle`. */
+export interface S3Settings {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  pathStyle: boolean;
+}
+
+export interface MediaSettings {
+  /** Largest accepted upload. */
+  maxUploadBytes: number;
+  /** Default storage limit of a workspace's media library (originals and derived files). */
+  workspaceQuotaBytes: number;
+  /** Images (and PDF pages, video frames) with more pixels than this fail instead of being decoded. */
+  maxPixels: number;
+  /** CPU-heavy stages (probe, thumbnails, OCR, audio) run at most this many at once per media worker. */
+  cpuConcurrency: number;
+  /** Off: images and scanned PDF pages are not read (a PDF's own text layer still is). */
+  ocr: boolean;
+  transcription: { provider: AiProvider; model: string };
+  embeddings: { provider: AiProvider; model: string; dimensions: number };
+  ingest: MediaIngestPolicy;
+}
+
+export const SENTIMENT_PROVIDERS = ['openai', 'none'] as const;
+export type SentimentProvider = (typeof SENTIMENT_PROVIDERS)[number];
+export const STORAGE_DRIVERS = ['local', 's3'] as const;
+/** `none`: the stage is skipped with a status that says so. */
+export const AI_PROVIDERS = ['openai', 'none'] as const;
+export type AiProvider = (typeof AI_PROVIDERS)[number];
+export type StorageDriver = (typeof STORAGE_DRIVERS)[number];
 
 /** Deletion and export durations (policy values; tests pass short ones). */
 export interface PrivacyPolicy {
@@ -111,6 +154,10 @@ export const ENV_VARS = {
   TEMPORAL_RETENTION_DAYS: ['3', 'History retention for a namespace the workers register (histories hold ids only).'],
   TEMPORAL_CLI_PATH: ['', 'Path to a `temporal` CLI binary; otherwise PATH, then a project-local build.'],
   TASK_QUEUE_CORE: ['switchboard-core', 'Task queue of the core worker (accounts, workspaces, invitations).'],
+  TASK_QUEUE_MEDIA: [
+    'switchboard-media',
+    'Task queue of the media worker: the CPU-heavy ingest stages (probe, thumbnails, OCR, audio).',
+  ],
   WORKFLOW_BUNDLE_PATH: ['dist/workflow-bundle.js', 'Prebuilt workflow bundle (`npm run bundle`).'],
   WORKER_METRICS_PORT: [
     '',
@@ -150,7 +197,7 @@ export const ENV_VARS = {
     'How long an OAuth start (state) stays usable.',
   ],
   PLATFORM_TIMEOUT_MS: [String(defaultPolicy.platformTimeoutMs), 'Timeout of one call to a platform.'],
-  NODE_ENV: ['', '`production` makes TOKEN_KEYS mandatory.'],
+  NODE_ENV: ['', '`production` makes TOKEN_KEYS and WEBHOOK_VERIFY_TOKEN mandatory.'],
   DELETION_GRACE_SECONDS: [
     String(defaultPolicy.privacy.graceMs / SECOND),
     'Account deletion: recovery grace (capped so the purge lands within a calendar month).',
@@ -180,6 +227,69 @@ export const ENV_VARS = {
     'Longest wait between retries of a failing deletion step.',
   ],
   COMPLIANCE_EMAIL: ['', 'Address that receives at-risk and overdue deletion alerts.'],
+  OPENAI_API_KEY: [
+    '',
+    'OpenAI API key (sentiment, transcripts, embeddings). Unset: the features that need OpenAI are off.',
+  ],
+  OPENAI_BASE_URL: [
+    'https://api.openai.com/v1',
+    'OpenAI API base URL: a proxy, or the simulator at `SIMULATOR_URL/openai/v1` (which accepts any key).',
+  ],
+  OPENAI_TIMEOUT_MS: ['60000', 'Timeout of one OpenAI request. The SDK does not retry; Temporal activities do.'],
+  SENTIMENT_PROVIDER: [
+    'openai',
+    '`openai`: inbox messages are classified with SENTIMENT_MODEL (needs OPENAI_API_KEY; only the message text is sent); `none`: off.',
+  ],
+  SENTIMENT_MODEL: ['gpt-4o-mini', 'Chat model of the OpenAI sentiment classifier.'],
+  WEBHOOK_VERIFY_TOKEN: [
+    'switchboard-dev-verify-token',
+    "The verify token entered in each platform's webhook settings (Meta's hub.verify_token). Set your own in production.",
+  ],
+  STORAGE_DRIVER: [
+    'local',
+    'Object storage for the media library and attachments: `local` (files under STORAGE_DIR) or `s3` (an S3-compatible bucket, the S3_* variables).',
+  ],
+  STORAGE_DIR: ['', 'Folder of the `local` storage driver; unset: `storage` under DATA_DIR.'],
+  S3_ENDPOINT: ['', 'S3 endpoint, e.g. https://s3.eu-west-1.amazonaws.com or a MinIO URL.'],
+  S3_REGION: ['us-east-1', 'Region the S3 requests are signed for.'],
+  S3_BUCKET: ['', 'Bucket that holds the objects.'],
+  S3_ACCESS_KEY_ID: ['', 'S3 access key id.'],
+  S3_SECRET_ACCESS_KEY: ['', 'S3 secret access key.'],
+  S3_PATH_STYLE: ['on', 'Path-style addressing (`endpoint/bucket/key`), as MinIO needs; `off`: virtual-hosted style.'],
+  FFMPEG_PATH: ['', 'ffmpeg binary for the media worker; unset: `ffmpeg` on PATH (Debian package `ffmpeg`).'],
+  FFPROBE_PATH: ['', 'ffprobe binary; unset: `ffprobe` on PATH.'],
+  POPPLER_DIR: ['', 'Folder with pdftoppm, pdftotext and pdfinfo; unset: PATH (Debian package `poppler-utils`).'],
+  MEDIA_MAX_UPLOAD_MB: ['1024', 'Largest media upload in MiB.'],
+  MEDIA_WORKSPACE_QUOTA_MB: [
+    '10240',
+    'Default media storage limit of a workspace in MiB (originals and derived files).',
+  ],
+  MEDIA_MAX_MEGAPIXELS: [
+    '100',
+    'Images, pages and frames larger than this fail with a clear reason instead of being decoded.',
+  ],
+  MEDIA_CPU_CONCURRENCY: [
+    '3',
+    'CPU-heavy ingest stages running at once per media worker: the core count plus one, since a stage also waits on storage and the database.',
+  ],
+  MEDIA_OCR: [
+    'on',
+    'Text in images and scanned PDF pages is read with tesseract (English, offline); `off` saves the CPU.',
+  ],
+  TRANSCRIPTION_PROVIDER: [
+    'openai',
+    '`openai`: audio and video are transcribed with TRANSCRIPTION_MODEL (needs OPENAI_API_KEY); `none`: the stage is skipped with a status that says so.',
+  ],
+  TRANSCRIPTION_MODEL: ['whisper-1', 'OpenAI speech-to-text model; `whisper-1` returns segment times.'],
+  EMBEDDING_PROVIDER: [
+    'openai',
+    '`openai`: transcript and OCR chunks are embedded with EMBEDDING_MODEL (needs OPENAI_API_KEY); `none`: keyword search only.',
+  ],
+  EMBEDDING_MODEL: ['text-embedding-3-small', 'OpenAI embedding model.'],
+  EMBEDDING_DIMENSIONS: [
+    '512',
+    'Length the embeddings are shortened to (text-embedding-3 models accept it); shorter vectors make exact search faster. Changing it needs a re-index.',
+  ],
 } as const satisfies Record<string, readonly [string, string]>;
 
 type EnvName = keyof typeof ENV_VARS;
@@ -221,6 +331,42 @@ function onOff(env: Env, name: EnvName): boolean {
   return raw === 'on';
 }
 
+function oneOf<T extends string>(env: Env, name: EnvName, allowed: readonly T[], note = ''): T {
+  const raw = read(env, name);
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be ${allowed.join(' or ')}${note}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function httpUrl(env: Env, name: EnvName): string {
+  const raw = read(env, name);
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** Where the workflow bundle is; alone, so building the bundle (an image build) needs no secrets. */
+export function workflowBundlePath(env: Env = process.env): string {
+  return path.resolve(PROJECT_ROOT, read(env, 'WORKFLOW_BUNDLE_PATH'));
+}
+
+/** The published development default would let anyone subscribe a production endpoint. */
+function verifyToken(env: Env): string {
+  const token = read(env, 'WEBHOOK_VERIFY_TOKEN');
+  if (read(env, 'NODE_ENV') === 'production' && token === ENV_VARS.WEBHOOK_VERIFY_TOKEN[0]) {
+    throw new ConfigError('WEBHOOK_VERIFY_TOKEN must be set to your own value in production');
+  }
+  return token;
+}
+
 function list(env: Env, name: EnvName): string[] {
   return read(env, name)
     .split(',')
@@ -252,6 +398,8 @@ export function loadConfig(env: Env = process.env): Config {
   const metricsPort = read(env, 'WORKER_METRICS_PORT');
   const simulatorUrl = read(env, 'SIMULATOR_URL');
   const timeoutMs = int(env, 'PLATFORM_TIMEOUT_MS', 100, 120_000);
+  const dataDir = path.resolve(PROJECT_ROOT, read(env, 'DATA_DIR'));
+  const storageDir = read(env, 'STORAGE_DIR');
   let keyRing: KeyRing;
   try {
     keyRing = parseKeyRing(read(env, 'TOKEN_KEYS'), read(env, 'TOKEN_KEY_ID'), read(env, 'NODE_ENV') === 'production');
@@ -265,7 +413,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read(env, 'LOG_LEVEL'),
     trustProxy: trustProxy(read(env, 'TRUST_PROXY')),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024),
-    dataDir: path.resolve(PROJECT_ROOT, read(env, 'DATA_DIR')),
+    dataDir,
     databaseUrl: read(env, 'DATABASE_URL'),
     temporal: {
       address: read(env, 'TEMPORAL_ADDRESS'),
@@ -274,7 +422,7 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: int(env, 'TEMPORAL_RETENTION_DAYS', 1, 3650),
     },
     taskQueues,
-    workflowBundlePath: path.resolve(PROJECT_ROOT, read(env, 'WORKFLOW_BUNDLE_PATH')),
+    workflowBundlePath: workflowBundlePath(env),
     workerMetricsPort: metricsPort ? int(env, 'WORKER_METRICS_PORT', 1, 65535) : undefined,
     workerMetricsUrls: list(env, 'WORKER_METRICS_URLS'),
     workerConnectAttempts: int(env, 'WORKER_CONNECT_ATTEMPTS', 1, 100),
@@ -312,6 +460,64 @@ export function loadConfig(env: Env = process.env): Config {
       stepRetryMaxMs: int(env, 'DELETION_RETRY_MAX_SECONDS', 1) * SECOND,
     },
     complianceEmail: read(env, 'COMPLIANCE_EMAIL'),
+    openai: {
+      apiKey: read(env, 'OPENAI_API_KEY') || undefined,
+      baseUrl: httpUrl(env, 'OPENAI_BASE_URL'),
+      timeoutMs: int(env, 'OPENAI_TIMEOUT_MS', 1000, 600_000),
+    },
+    sentiment: {
+      provider: oneOf(env, 'SENTIMENT_PROVIDER', SENTIMENT_PROVIDERS),
+      model: read(env, 'SENTIMENT_MODEL'),
+    },
+    webhookVerifyToken: verifyToken(env),
+    storage: {
+      driver: oneOf(env, 'STORAGE_DRIVER', STORAGE_DRIVERS),
+      dir: storageDir ? path.resolve(PROJECT_ROOT, storageDir) : path.join(dataDir, 'storage'),
+      s3: s3Settings(env),
+    },
+    media: {
+      maxUploadBytes: int(env, 'MEDIA_MAX_UPLOAD_MB', 1, 1024 * 1024) * MIB,
+      workspaceQuotaBytes: int(env, 'MEDIA_WORKSPACE_QUOTA_MB', 1) * MIB,
+      maxPixels: int(env, 'MEDIA_MAX_MEGAPIXELS', 1, 10_000) * 1_000_000,
+      cpuConcurrency: int(env, 'MEDIA_CPU_CONCURRENCY', 1, 64),
+      ocr: onOff(env, 'MEDIA_OCR'),
+      transcription: {
+        provider: oneOf(env, 'TRANSCRIPTION_PROVIDER', AI_PROVIDERS),
+        model: read(env, 'TRANSCRIPTION_MODEL'),
+      },
+      embeddings: {
+        provider: oneOf(env, 'EMBEDDING_PROVIDER', AI_PROVIDERS),
+        model: read(env, 'EMBEDDING_MODEL'),
+        dimensions: int(env, 'EMBEDDING_DIMENSIONS', 8, 3072),
+      },
+      ingest: {
+        stageAttempts: defaultPolicy.media.stageAttempts,
+        retryInitialMs: defaultPolicy.media.retryInitialMs,
+        retryMaxMs: defaultPolicy.media.retryMaxMs,
+        heartbeatTimeoutMs: defaultPolicy.media.heartbeatTimeoutMs,
+      },
+    },
+  };
+}
+
+const MIB = 1024 * 1024;
+
+/** The S3 settings when STORAGE_DRIVER is s3 (all of them required then), else undefined. */
+function s3Settings(env: Env): S3Settings | undefined {
+  if (read(env, 'STORAGE_DRIVER') !== 's3') return undefined;
+  const need = (name: EnvName) => {
+    const value = read(env, name);
+    if (!value) throw new ConfigError(`${name} is required when STORAGE_DRIVER is s3`);
+    return value;
+  };
+  need('S3_ENDPOINT');
+  return {
+    endpoint: httpUrl(env, 'S3_ENDPOINT'),
+    region: read(env, 'S3_REGION'),
+    bucket: need('S3_BUCKET'),
+    accessKeyId: need('S3_ACCESS_KEY_ID'),
+    secretAccessKey: need('S3_SECRET_ACCESS_KEY'),
+    pathStyle: onOff(env, 'S3_PATH_STYLE'),
   };
 }
 

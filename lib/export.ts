@@ -9,6 +9,7 @@ import { ZipFile } from 'yazl';
 import { DELETION_GRAPH, type GraphTable, type Reach } from '../domain/deletion-graph.ts';
 import type { Config } from './config.ts';
 import { type Sql, sqlOf } from './sql.ts';
+import { ObjectNotFoundError, type ObjectStorage } from './storage.ts';
 
 // Portability exports (GDPR Art. 15 and 20, R-DSR-3): a ZIP with a manifest, a JSON Schema, one JSON
 // and one CSV file per table the subject reaches in the deletion graph, and the stored files those
@@ -16,7 +17,7 @@ import { type Sql, sqlOf } from './sql.ts';
 // document) whenever its shape changes. Rows are read in one repeatable-read snapshot, a page at a
 // time, and written to disk as they come, so memory stays flat however large the subject is.
 
-export const EXPORT_SCHEMA_VERSION = '1.1';
+export const EXPORT_SCHEMA_VERSION = '1.3';
 export const EXPORT_SCHEMA_ID = `urn:switchboard:export:${EXPORT_SCHEMA_VERSION}`;
 export const EXPORT_KINDS = ['account', 'workspace'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
@@ -44,6 +45,8 @@ export interface ExportSubject {
   subjectId: string;
   /** The data folder: fileColumn values are paths under it. */
   dataDir: string;
+  /** Where storageKeyColumn values are keys (absent: such files are left out). */
+  storage?: ObjectStorage;
 }
 
 export interface ExportProgress {
@@ -114,6 +117,8 @@ interface Plan {
   redacted: string[];
   /** Stored files travel with the rows only when the path column itself is exportable. */
   fileColumn: string | undefined;
+  /** Likewise for objects in storage. */
+  storageKeyColumn: string | undefined;
 }
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -186,6 +191,12 @@ async function plan(sql: Sql, kind: ExportKind, graph?: GraphTable[]): Promise<P
       key,
       redacted: hasAnonymise ? (OTHER_PEOPLES_COLUMNS[table.table] ?? []).filter((c) => !omit.has(c)) : [],
       fileColumn: table.fileColumn && !omit.has(table.fileColumn) ? table.fileColumn : undefined,
+      // Stored objects come with the subject that owns them: rows it reaches only as a reference
+      // (a file someone uploaded to a workspace) are listed, their bytes stay with the workspace.
+      storageKeyColumn:
+        table.storageKeyColumn && !omit.has(table.storageKeyColumn) && reaches.some((r) => r.action === 'delete')
+          ? table.storageKeyColumn
+          : undefined,
     });
   }
   return plans;
@@ -346,6 +357,13 @@ export function csvRecord(values: unknown[], jsonColumns: boolean[] = []): strin
 
 // ---- files on disk ----
 
+/** A file a row points at: a path under the data folder, or a key in the local storage folder. */
+interface StoredFile {
+  table: string;
+  source: string;
+  root: 'data' | 'storage';
+}
+
 /** A data-folder path resolved safely: undefined when it would leave the folder. */
 export function resolveDataPath(dataDir: string, relative: string): string | undefined {
   const root = path.resolve(dataDir);
@@ -378,6 +396,20 @@ class HashedWriter {
   }
 }
 
+/** A stored object copied into the work folder (any driver, S3 too), or undefined when it is gone. */
+async function fetchObject(storage: ObjectStorage | undefined, key: string, workDir: string) {
+  if (!storage) return undefined;
+  const file = path.join(workDir, 'objects', createHash('sha256').update(key).digest('hex'));
+  await mkdir(path.dirname(file), { recursive: true });
+  try {
+    await pipeline(await storage.get(key), createWriteStream(file));
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return undefined;
+    throw err;
+  }
+  return file;
+}
+
 async function hashFile(file: string): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   let bytes = 0;
@@ -402,7 +434,7 @@ async function writeTable(
   p: Plan,
   subjectId: string,
   workDir: string,
-  files: Map<string, { table: string; source: string }>,
+  files: Map<string, StoredFile>,
   opts: BuildOptions,
 ): Promise<TableOutput> {
   const name = p.table.table;
@@ -448,7 +480,11 @@ async function writeTable(
         );
         if (p.fileColumn && typeof row[p.fileColumn] === 'string') {
           const source = row[p.fileColumn] as string;
-          files.set(`${name}:${source}`, { table: name, source });
+          files.set(`${name}:${source}`, { table: name, source, root: 'data' });
+        }
+        if (p.storageKeyColumn && typeof row[p.storageKeyColumn] === 'string') {
+          const source = row[p.storageKeyColumn] as string;
+          files.set(`${name}:storage:${source}`, { table: name, source, root: 'storage' });
         }
         rows++;
       }
@@ -499,7 +535,7 @@ export async function buildExportZip(
           `select to_char(now() at time zone 'UTC', ${TIMESTAMP_TZ}) as at`,
         );
         const plans = await plan(sql, subject.kind, opts.graph);
-        const files = new Map<string, { table: string; source: string }>();
+        const files = new Map<string, StoredFile>();
         const outputs = new Map<string, TableOutput>();
         for (const p of plans) {
           outputs.set(p.table.table, await writeTable(sql, p, subject.subjectId, workDir, files, opts));
@@ -512,11 +548,15 @@ export async function buildExportZip(
     const { generatedAt, plans, outputs } = collected;
     const manifestFiles: (ManifestFile & { abs: string })[] = [];
     const seen = new Set<string>();
-    for (const { table, source } of collected.files.values()) {
+    for (const { table, source, root } of collected.files.values()) {
       opts.signal?.throwIfAborted();
-      const abs = resolveDataPath(subject.dataDir, source);
       const entry = fileEntryName(table, source);
-      if (!abs || seen.has(entry)) continue;
+      if (seen.has(entry)) continue;
+      const abs =
+        root === 'data'
+          ? resolveDataPath(subject.dataDir, source)
+          : await fetchObject(subject.storage, source, workDir);
+      if (!abs) continue;
       const stat = await lstat(abs).catch(() => undefined);
       // A row whose file is gone (or is not a regular file) exports the row alone.
       if (!stat?.isFile()) continue;

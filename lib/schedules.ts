@@ -24,6 +24,11 @@ import {
   RETENTION_WORKFLOW_TYPE,
   type RetentionSweepInput,
 } from '../workflows/retention.messages.ts';
+import {
+  SYNC_RECONCILE_PROCESS_KIND,
+  SYNC_RECONCILE_SCHEDULE_ID,
+  SYNC_RECONCILE_WORKFLOW_TYPE,
+} from '../workflows/sync.messages.ts';
 import type { Config } from './config.ts';
 
 // One Temporal Schedule per active retention policy (domain/retention.ts), `retention/<id>`, visible
@@ -135,31 +140,52 @@ export async function ensureRetentionSchedules(
   return result;
 }
 
+/** The safety nets that repair drift between PostgreSQL and the workflows, one Schedule each. */
+const RECONCILERS = {
+  publish: {
+    scheduleId: RECONCILE_SCHEDULE_ID,
+    workflowType: RECONCILE_WORKFLOW_TYPE,
+    processKind: RECONCILE_PROCESS_KIND,
+    everyMs: defaultPolicy.publish.reconcileEveryMs,
+    batchSize: defaultPolicy.publish.reconcileBatchSize,
+    summary: 'Starts publish workflows for scheduled posts that have none running',
+  },
+  sync: {
+    scheduleId: SYNC_RECONCILE_SCHEDULE_ID,
+    workflowType: SYNC_RECONCILE_WORKFLOW_TYPE,
+    processKind: SYNC_RECONCILE_PROCESS_KIND,
+    everyMs: defaultPolicy.sync.reconcileEveryMs,
+    batchSize: defaultPolicy.publish.reconcileBatchSize,
+    summary: 'Starts sync workflows for connections that have none running',
+  },
+} as const;
+
 /**
- * The publishing reconciler's Schedule (`publish-reconciler`): created if missing, brought to the
- * current interval and batch otherwise, keeping an operator's pause. Called by core workers at start.
+ * A reconciler's Schedule (`publish-reconciler`, `sync-reconciler`): created if missing, brought to
+ * the current interval and batch otherwise, keeping an operator's pause. Called by core workers at start.
  */
 export async function ensureReconcilerSchedule(
   client: Client,
   config: Config,
-  options: { idPrefix?: string; everyMs?: number; batchSize?: number } = {},
+  options: { which?: keyof typeof RECONCILERS; idPrefix?: string; everyMs?: number; batchSize?: number } = {},
 ): Promise<'created' | 'updated'> {
-  const scheduleId = `${options.idPrefix ?? ''}${RECONCILE_SCHEDULE_ID}`;
-  const args: [ReconcileInput] = [{ batchSize: options.batchSize ?? defaultPolicy.publish.reconcileBatchSize }];
+  const r = RECONCILERS[options.which ?? 'publish'];
+  const scheduleId = `${options.idPrefix ?? ''}${r.scheduleId}`;
+  const args: [ReconcileInput] = [{ batchSize: options.batchSize ?? r.batchSize }];
   const action: ScheduleOptionsStartWorkflowAction<(input: ReconcileInput) => Promise<unknown>> = {
     type: 'startWorkflow',
-    workflowType: RECONCILE_WORKFLOW_TYPE,
+    workflowType: r.workflowType,
     workflowId: scheduleId,
     taskQueue: config.taskQueues.core,
     args,
-    typedSearchAttributes: [{ key: ProcessKind, value: RECONCILE_PROCESS_KIND }],
-    staticSummary: 'Starts publish workflows for scheduled posts that have none running',
+    typedSearchAttributes: [{ key: ProcessKind, value: r.processKind }],
+    staticSummary: r.summary,
   };
   const parts = {
-    spec: { intervals: [{ every: options.everyMs ?? defaultPolicy.publish.reconcileEveryMs }] },
+    spec: { intervals: [{ every: options.everyMs ?? r.everyMs }] },
     action,
     policies: { overlap: 'SKIP' as const, catchupWindow: MINUTE * 10, pauseOnFailure: false },
-    typedSearchAttributes: [{ key: ProcessKind, value: RECONCILE_PROCESS_KIND }],
+    typedSearchAttributes: [{ key: ProcessKind, value: r.processKind }],
   };
   for (let attempt = 1; ; attempt++) {
     try {

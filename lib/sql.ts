@@ -16,3 +16,10 @@ export function sqlOf(em: EntityManager): Sql {
 
 /** Rows a `run` statement changed. */
 export const affected = (res: unknown) => (res as { affectedRows?: number }).affectedRows ?? 0;
+
+/**
+ * A list as one JSON parameter. MikroORM inlines parameters into the statement and spreads an array
+ * into a comma list, so lists travel as JSON: `jsonb_to_recordset(?::jsonb) as r(col type, …)` for
+ * rows, `in (select jsonb_array_elements_text(?::jsonb))` for values.
+ */
+export const jsonList = (values: readonly unknown[]) => JSON.stringify(values);

@@ -91,13 +91,13 @@ export type PollerCheck = { queue: string; type: 'workflow' | 'activity'; ok: bo
 export async function checkPollers(
   connection: Connection,
   namespace: string,
-  queues: string[],
+  queues: { queue: string; types: readonly ('workflow' | 'activity')[] }[],
   freshMs: number,
   timeoutMs: number,
 ): Promise<PollerCheck[]> {
   const now = Date.now();
-  const checks = queues.flatMap((queue) =>
-    (['workflow', 'activity'] as const).map(async (type): Promise<PollerCheck> => {
+  const checks = queues.flatMap(({ queue, types }) =>
+    types.map(async (type): Promise<PollerCheck> => {
       const res = await connection.withDeadline(now + timeoutMs, () =>
         connection.workflowService.describeTaskQueue({
           namespace,

@@ -17,10 +17,12 @@ export const PLATFORM_ERROR_KINDS = [
   'outcome_unknown',
 ] as const;
 export type PlatformErrorKind = (typeof PLATFORM_ERROR_KINDS)[number];
+/** Who answered: a platform, Google sign-in, or a service behind the same taxonomy (OpenAI). */
+export type ErrorSource = Provider | 'openai';
 
 export class PlatformError extends Error {
   readonly kind: PlatformErrorKind;
-  readonly platform: Provider;
+  readonly platform: ErrorSource;
   readonly status: number | undefined;
   /** The platform's own error code (e.g. Meta 190/463, `invalid_grant`, `rate_limit_exceeded`). */
   readonly code: string | undefined;
@@ -29,7 +31,7 @@ export class PlatformError extends Error {
   readonly existingId: string | undefined;
 
   constructor(
-    platform: Provider,
+    platform: ErrorSource,
     kind: PlatformErrorKind,
     message: string,
     opts: { status?: number; code?: string | number; retryAfterMs?: number; existingId?: string } = {},

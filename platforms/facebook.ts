@@ -1,8 +1,28 @@
 import { DUPLICATE_CODE, isPlatformError, PlatformError } from './errors.ts';
 import { asRecord, oauthTokens, type PlatformResponse, requireString, url } from './http.ts';
-import { bearer, GRAPH_VERSION, graphList, handleString, metaCaller } from './meta.ts';
+import {
+  bearer,
+  commentsAndDmsInbox,
+  commentsStream,
+  type DmEdges,
+  dailyInsightsStream,
+  dmStream,
+  entryEvents,
+  fieldTotalsStream,
+  GRAPH_VERSION,
+  graphList,
+  graphMs,
+  handleString,
+  type MetaSync,
+  mediaInsightsStream,
+  mediaStream,
+  metaCaller,
+  metaWebhooks,
+} from './meta.ts';
 import type {
   AdapterConfig,
+  InboundMessage,
+  MetricSample,
   PlatformAdapter,
   PublishAccount,
   PublishContent,
@@ -11,6 +31,7 @@ import type {
   PublishHandle,
   TokenSet,
   Verdict,
+  WebhookEvent,
 } from './types.ts';
 
 // Facebook Pages: Facebook Login gives a short user token, exchanged for a 60-day one; the Page token
@@ -41,6 +62,104 @@ const MAX_LIST_PAGES = 5;
 const DUPLICATE_CODES = new Set(['506', '100/1366051']);
 
 const refuse = (message: string) => new PlatformError('facebook', 'permanent', `facebook: ${message}`);
+
+/** Everything Page-scoped is read and written with the Page token, never the user token. */
+function pageToken(tokens: TokenSet): string {
+  const token = tokens.extra?.pageAccessToken;
+  if (!token) throw refuse('no Page token stored');
+  return token;
+}
+
+// Sync. Page insights (period=day) in windows of at most 90 days (Graph refuses more than 93);
+// the impressions and fans families are gone, views and follows replace them.
+const DAILY_METRICS = {
+  page_media_view: 'views',
+  page_total_media_view_unique: 'reach',
+  page_post_engagements: 'engagements',
+  page_follows: 'followers',
+  page_daily_follows: 'follows',
+};
+const TOTALS = { followers_count: 'followers', fan_count: 'fans' };
+const POST_METRICS = {
+  post_media_view: 'views',
+  post_total_media_view_unique: 'reach',
+  post_clicks: 'clicks',
+  // All reactions together are the post's likes; the breakdown by type is not kept.
+  post_reactions_by_type_total: 'likes',
+};
+/** post_activity_by_action_type {share, like, comment}: the shares and comments counts. */
+const ACTIVITY = { share: 'shares', comment: 'comments' };
+const WINDOW_DAYS = 90;
+const MAX_HISTORY_DAYS = 730;
+const PAGE = '50';
+
+/** A comment under a Page post (filter=stream: replies flattened, each naming its parent). */
+function pageComment(raw: Record<string, unknown>, pageId: string, postId: string): InboundMessage {
+  const from = asRecord(raw.from);
+  const parent = asRecord(raw.parent).id;
+  return {
+    externalId: String(raw.id),
+    threadKind: 'comment',
+    threadExternalId: postId,
+    ...(parent !== undefined ? { parentExternalId: String(parent) } : {}),
+    authorExternalId: String(from.id ?? ''),
+    authorName: typeof from.name === 'string' ? from.name : undefined,
+    text: String(raw.message ?? ''),
+    createdAt: new Date(graphMs(raw.created_time) ?? 0),
+    fromAccount: String(from.id ?? '') === pageId,
+    hidden: raw.is_hidden === true,
+  };
+}
+
+/** Messenger: the Page's conversations, senders named by their name. */
+const MESSENGER: DmEdges = {
+  conversations: (account) => `/${encodeURIComponent(account.externalId)}/conversations`,
+  platform: 'messenger',
+  send: (account) => `/${encodeURIComponent(account.externalId)}/messages`,
+  sendFields: { messaging_type: 'RESPONSE' },
+  nameField: 'name',
+};
+
+/**
+ * object "page": feed changes for comments (verb add / edited, remove as a removal, hide / unhide
+ * as visibility changes) and Messenger messaging events. entry.id is the Page id: the
+ * connection's externalId.
+ */
+export function parseFacebookWebhook(body: unknown): WebhookEvent[] {
+  return entryEvents(body, 'page', (field, value, entry): WebhookEvent[] => {
+    if (field !== 'feed' || value.item !== 'comment' || value.comment_id === undefined) return [];
+    const pageId = String(entry.id ?? '');
+    const id = String(value.comment_id);
+    const verb = String(value.verb ?? '');
+    const at = String(value.created_time ?? entry.time ?? '');
+    if (verb === 'remove') {
+      return [{ accountExternalId: pageId, dedupeKey: `${id}:${verb}:${at}`, removed: { externalId: id } }];
+    }
+    // Hiding keeps the comment (and its text); only its visibility changes.
+    if (verb === 'hide') {
+      return [
+        { accountExternalId: pageId, dedupeKey: `${id}:${verb}:${at}`, hidden: { externalId: id, hidden: true } },
+      ];
+    }
+    if (verb !== 'add' && verb !== 'edited' && verb !== 'unhide') return [];
+    const postId = String(value.post_id ?? '');
+    // A top-level comment names the post as its parent.
+    const parent = value.parent_id !== undefined && String(value.parent_id) !== postId ? value.parent_id : undefined;
+    const message = pageComment(
+      { ...value, id, parent: parent === undefined ? undefined : { id: parent } },
+      pageId,
+      postId,
+    );
+    return [
+      {
+        accountExternalId: pageId,
+        dedupeKey: verb === 'add' ? id : `${id}:${verb}:${at}`,
+        message,
+        ...(verb === 'unhide' ? { hidden: { externalId: id, hidden: false } } : {}),
+      },
+    ];
+  });
+}
 const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
 const stringField = (obj: Record<string, unknown>, key: string) =>
   typeof obj[key] === 'string' && obj[key] ? (obj[key] as string) : undefined;
@@ -94,6 +213,85 @@ export function createFacebookAdapter(cfg: AdapterConfig): PlatformAdapter {
   const call = metaCaller('facebook', cfg);
   const publisher = pagePublisher(call, graph);
 
+  const s: MetaSync = { platform: 'facebook', call, graph, auth: (tokens) => bearer(pageToken(tokens)) };
+  const page = (account: PublishAccount) => encodeURIComponent(account.externalId);
+
+  const streams = [
+    dailyInsightsStream({
+      s,
+      windowDays: WINDOW_DAYS,
+      maxHistoryDays: MAX_HISTORY_DAYS,
+      names: DAILY_METRICS,
+      query: { period: 'day' },
+      url: (account, query) => graph(`/${page(account)}/insights`, query),
+    }),
+    fieldTotalsStream(s, TOTALS, (account, fields) => graph(`/${page(account)}`, { fields })),
+    mediaStream({
+      s,
+      first: (account) =>
+        graph(`/${page(account)}/published_posts`, {
+          fields: 'id,created_time,permalink_url,status_type',
+          limit: PAGE,
+        }),
+      fields: { time: 'created_time', permalink: 'permalink_url', mediaType: (raw) => raw.status_type },
+    }),
+    mediaInsightsStream({
+      s,
+      names: POST_METRICS,
+      query: { period: 'lifetime' },
+      extra: {
+        metric: 'post_activity_by_action_type',
+        samples(value, postId) {
+          const activity = asRecord(value);
+          return Object.entries(ACTIVITY).map(
+            ([type, metric]): MetricSample => ({
+              objectKind: 'media',
+              objectId: postId,
+              metric,
+              value: Number(activity[type] ?? 0) || 0,
+            }),
+          );
+        },
+      },
+    }),
+    commentsStream({
+      name: 'comments',
+      s,
+      first: (_account, postId) =>
+        graph(`/${encodeURIComponent(postId)}/comments`, {
+          filter: 'stream',
+          order: 'reverse_chronological',
+          fields: 'id,message,from,created_time,parent{id},is_hidden',
+          limit: PAGE,
+        }),
+      items: (raw, account, postId) => [pageComment(raw, account.externalId, postId)],
+    }),
+    dmStream(s, MESSENGER),
+  ];
+
+  const inbox = commentsAndDmsInbox(
+    s,
+    {
+      reply: (id, text) => ({ path: `/${encodeURIComponent(id)}/comments`, json: { message: text } }),
+      // A reply to a reply joins its top-level comment, so both lists are looked at.
+      topFields: 'id,parent{id}',
+      topOf: (comment) => {
+        const parent = asRecord(comment.parent).id;
+        return parent === undefined || parent === null ? undefined : String(parent);
+      },
+      replies: (top) =>
+        graph(`/${encodeURIComponent(top)}/comments`, {
+          filter: 'stream',
+          order: 'reverse_chronological',
+          fields: 'id,message,from,created_time',
+          limit: PAGE,
+        }),
+      fields: { time: 'created_time', text: 'message' },
+      hide: (hidden) => ({ json: { is_hidden: hidden } }),
+    },
+    MESSENGER,
+  );
+
   return {
     platform: 'facebook',
     displayName: 'Facebook',
@@ -102,6 +300,9 @@ export function createFacebookAdapter(cfg: AdapterConfig): PlatformAdapter {
     minRefreshAgeMs: 0,
     scopes: SCOPES,
     simulated: Boolean(cfg.baseUrl),
+    streams,
+    inbox,
+    webhooks: metaWebhooks(cfg, parseFacebookWebhook),
     publisher,
 
     authorizeUrl({ state, redirectUri }) {
@@ -199,11 +400,7 @@ function pagePublisher(
   call: ReturnType<typeof metaCaller>,
   graph: (path: string, query?: Record<string, string>) => string,
 ): Publisher {
-  const token = (tokens: TokenSet) => {
-    const pageToken = tokens.extra?.pageAccessToken;
-    if (!pageToken) throw refuse('no Page token stored');
-    return pageToken;
-  };
+  const token = pageToken;
   const auth = (tokens: TokenSet) => bearer(token(tokens));
   const page = (account: PublishAccount) => encodeURIComponent(account.externalId);
 

@@ -1,7 +1,36 @@
 import { PlatformError } from './errors.ts';
 import { asRecord, oauthTokens, requireString, url } from './http.ts';
-import { bearer, type ContainerPlan, containerPublisher, GRAPH_VERSION, graphList, reissueLogin } from './meta.ts';
-import type { AdapterConfig, MediaRef, PlatformAdapter, PublishContent } from './types.ts';
+import {
+  bearer,
+  type ContainerPlan,
+  commentsAndDmsInbox,
+  commentsStream,
+  containerPublisher,
+  type DmEdges,
+  dailyInsightsStream,
+  demographicsStream,
+  dmStream,
+  entryEvents,
+  fieldTotalsStream,
+  GRAPH_VERSION,
+  graphList,
+  graphMs,
+  isAccountId,
+  type MetaSync,
+  mediaInsightsStream,
+  mediaStream,
+  metaWebhooks,
+  reissueLogin,
+} from './meta.ts';
+import type {
+  AdapterConfig,
+  InboundMessage,
+  MediaRef,
+  PlatformAdapter,
+  PublishAccount,
+  PublishContent,
+  WebhookEvent,
+} from './types.ts';
 
 // Instagram API with Instagram Login: no Facebook Page needed. A 1-hour token is exchanged for a
 // 60-day one, which is re-issued (never refreshed with a refresh token) once it is 24 hours old.
@@ -23,6 +52,74 @@ const MAX_CAROUSEL = 10;
 const MEDIA_TYPES = ['FEED', 'REELS', 'STORIES'] as const;
 
 const refuse = (message: string) => new PlatformError('instagram', 'permanent', `instagram: ${message}`);
+
+// Sync. Daily account insights come as a time series only for reach and follower_count (the
+// others are total_value over a range), in windows of at most 30 days, two years back. audience is
+// follower_demographics (lifetime) by age, gender, country and city (accounts of 100 followers or more).
+const DAILY_METRICS = { reach: 'reach', follower_count: 'follows' };
+const TOTALS = { followers_count: 'followers', follows_count: 'following', media_count: 'media_count' };
+/** total_interactions is left out: it is the sum of the others, which the product can add up. */
+const MEDIA_METRICS = {
+  views: 'views',
+  reach: 'reach',
+  likes: 'likes',
+  comments: 'comments',
+  shares: 'shares',
+  saved: 'saves',
+};
+const WINDOW_DAYS = 30;
+const MAX_HISTORY_DAYS = 730;
+const PAGE = '50';
+const COMMENT_FIELDS = 'id,text,timestamp,from,username,hidden,parent_id';
+
+/** A comment (or a reply) under a post; the account's own are recognised by either of its ids. */
+function comment(
+  raw: Record<string, unknown>,
+  account: PublishAccount,
+  mediaId: string,
+  parent?: string,
+): InboundMessage {
+  const from = asRecord(raw.from);
+  const authorId = String(from.id ?? raw.username ?? '');
+  const parentId = typeof raw.parent_id === 'string' ? raw.parent_id : parent;
+  return {
+    externalId: String(raw.id),
+    threadKind: 'comment',
+    threadExternalId: mediaId,
+    ...(parentId ? { parentExternalId: parentId } : {}),
+    authorExternalId: authorId,
+    authorName: String(from.username ?? raw.username ?? ''),
+    text: String(raw.text ?? ''),
+    createdAt: new Date(graphMs(raw.timestamp) ?? 0),
+    fromAccount: isAccountId(account, authorId),
+    hidden: raw.hidden === true,
+  };
+}
+
+/** Instagram DMs: the account's conversations, senders named by their username. */
+const DIRECT: DmEdges = {
+  conversations: () => '/me/conversations',
+  platform: 'instagram',
+  send: () => '/me/messages',
+  nameField: 'username',
+};
+
+/**
+ * object "instagram": comments as changes (field comments / live_comments), DMs as messaging
+ * events. entry.id is the professional account's id: the connection's externalId (user_id).
+ */
+export function parseInstagramWebhook(body: unknown): WebhookEvent[] {
+  return entryEvents(body, 'instagram', (field, value, entry) => {
+    if ((field !== 'comments' && field !== 'live_comments') || value.id === undefined) return [];
+    const accountId = String(entry.id ?? '');
+    const message = comment(
+      { ...value, timestamp: value.timestamp ?? entry.time },
+      { externalId: accountId, ids: {} },
+      String(asRecord(value.media).id ?? ''),
+    );
+    return [{ accountExternalId: accountId, dedupeKey: message.externalId, message }];
+  });
+}
 
 /** Where Instagram fetches one file from, as a single post, a story or a carousel item. */
 function mediaParams(m: MediaRef, as: 'single' | 'story' | 'item') {
@@ -74,10 +171,12 @@ export function createInstagramAdapter(cfg: AdapterConfig): PlatformAdapter {
     scopes: SCOPES,
   });
   const { call } = login;
+  const graph = (path: string, query?: Record<string, string | undefined>) =>
+    url(host('graph'), `/${GRAPH_VERSION}${path}`, query);
   const publisher = containerPublisher({
     platform: 'instagram',
     call,
-    graph: (path, query) => url(host('graph'), `/${GRAPH_VERSION}${path}`, query),
+    graph,
     edges: { container: 'media', publish: 'media_publish', limit: 'content_publishing_limit' },
     statusFields: { status: 'status_code', reason: 'status' },
     textField: 'caption',
@@ -85,6 +184,74 @@ export function createInstagramAdapter(cfg: AdapterConfig): PlatformAdapter {
     // Stories are not in the media list; they have their own edge for the 24 hours they live.
     listEdge: (main) => (main.media_type === 'STORIES' ? 'stories' : 'media'),
   });
+
+  const s: MetaSync = { platform: 'instagram', call, graph, auth: (tokens) => bearer(tokens.accessToken) };
+  const user = (account: PublishAccount) => encodeURIComponent(account.externalId);
+
+  const streams = [
+    dailyInsightsStream({
+      s,
+      windowDays: WINDOW_DAYS,
+      maxHistoryDays: MAX_HISTORY_DAYS,
+      names: DAILY_METRICS,
+      query: { period: 'day', metric_type: 'time_series' },
+      url: (account, query) => graph(`/${user(account)}/insights`, query),
+    }),
+    fieldTotalsStream(s, TOTALS, (_account, fields) => graph('/me', { fields })),
+    demographicsStream(s, (account, breakdown) =>
+      graph(`/${user(account)}/insights`, {
+        metric: 'follower_demographics',
+        period: 'lifetime',
+        metric_type: 'total_value',
+        breakdown,
+      }),
+    ),
+    mediaStream({
+      s,
+      first: (account) =>
+        graph(`/${user(account)}/media`, {
+          fields: 'id,caption,media_type,media_product_type,timestamp,permalink',
+          limit: PAGE,
+        }),
+      // Reels are told apart by their product type; their media_type is VIDEO.
+      fields: {
+        time: 'timestamp',
+        permalink: 'permalink',
+        mediaType: (raw) => (raw.media_product_type === 'REELS' ? 'REELS' : raw.media_type),
+      },
+    }),
+    mediaInsightsStream({ s, names: MEDIA_METRICS }),
+    commentsStream({
+      name: 'comments',
+      s,
+      first: (_account, mediaId) =>
+        graph(`/${encodeURIComponent(mediaId)}/comments`, {
+          fields: `${COMMENT_FIELDS},replies{${COMMENT_FIELDS}}`,
+          limit: PAGE,
+        }),
+      // Replies come inside their comment; one under an old comment is found by its webhook.
+      items(raw, account, mediaId) {
+        const top = comment(raw, account, mediaId);
+        return [top, ...graphList(raw.replies).map((r) => comment(r, account, mediaId, top.externalId))];
+      },
+    }),
+    dmStream(s, DIRECT),
+  ];
+
+  const inbox = commentsAndDmsInbox(
+    s,
+    {
+      // A reply to a reply lands under its top-level comment: Instagram threads one level deep.
+      reply: (id, text) => ({ path: `/${encodeURIComponent(id)}/replies`, form: { message: text } }),
+      topFields: 'id,parent_id',
+      topOf: (comment) => (typeof comment.parent_id === 'string' ? comment.parent_id : undefined),
+      replies: (top) =>
+        graph(`/${encodeURIComponent(top)}/replies`, { fields: 'id,text,timestamp,from,username', limit: PAGE }),
+      fields: { time: 'timestamp', text: 'text' },
+      hide: (hidden) => ({ form: { hide: String(hidden) } }),
+    },
+    DIRECT,
+  );
 
   return {
     platform: 'instagram',
@@ -94,6 +261,9 @@ export function createInstagramAdapter(cfg: AdapterConfig): PlatformAdapter {
     minRefreshAgeMs: 86_400_000,
     scopes: SCOPES,
     simulated: Boolean(cfg.baseUrl),
+    streams,
+    inbox,
+    webhooks: metaWebhooks(cfg, parseInstagramWebhook),
     authorizeUrl: login.authorizeUrl,
     publisher,
 

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { DUPLICATE_CODE, isPlatformError, PlatformError } from './errors.ts';
 import {
   asRecord,
@@ -10,15 +11,41 @@ import {
   url,
 } from './http.ts';
 import { fetchMedia } from './media.ts';
+import {
+  type AudienceDimension,
+  audienceSample,
+  byTime,
+  compact,
+  DAY_MS,
+  dailyCursor,
+  dailyPass,
+  dayOf,
+  FIND_PAGES,
+  FIND_SKEW_MS,
+  laterDay,
+  mediaMetricsStream,
+  num,
+  sameSecret,
+  str,
+  totalsStream,
+  watermarkPage,
+} from './sync.ts';
 import type {
   AdapterConfig,
+  InboundMessage,
+  Inbox,
   MediaRef,
+  MetricSample,
   PlatformAdapter,
   PublishAccount,
   PublishContent,
   Publisher,
   PublishHandle,
+  SyncedMedia,
+  SyncStream,
   TokenSet,
+  WebhookEvent,
+  Webhooks,
 } from './types.ts';
 
 // LinkedIn: OAuth 2 without PKCE for web apps, programmatic refresh tokens that are kept (their
@@ -27,7 +54,23 @@ const HOSTS = {
   web: 'https://www.linkedin.com',
   api: 'https://api.linkedin.com',
 };
-const SCOPES = ['openid', 'profile', 'email', 'w_member_social'];
+/**
+ * The member (identity, posting as themself) and the company page they administer: its posts
+ * (r_/w_organization_social) and its statistics and ACLs (rw_organization_admin). All need the
+ * Community Management API product on the app. r_organization_admin (read-only, the Marketing
+ * product) is not asked for: rw_organization_admin covers it, and an unprovisioned scope fails consent.
+ */
+const SCOPES = [
+  'openid',
+  'profile',
+  'email',
+  'w_member_social',
+  'r_organization_social',
+  'w_organization_social',
+  'rw_organization_admin',
+];
+/** Grants under which organizationAcls answers a member's own roles. */
+const ACL_SCOPES = ['rw_organization_admin', 'r_organization_admin'];
 
 /** Milliseconds until the next 00:00 UTC, when LinkedIn's daily limits reset. */
 export const msUntilUtcMidnight = (nowMs: number): number => 86_400_000 - (nowMs % 86_400_000);
@@ -73,6 +116,43 @@ export function createLinkedInAdapter(cfg: AdapterConfig): PlatformAdapter {
   const classify: Classifier = (res) => oauthError('linkedin', res) ?? linkedInError(res);
   const call = (req: Parameters<typeof callPlatform>[2]) => callPlatform('linkedin', cfg.timeoutMs, req, classify);
 
+  /**
+   * The first page the member administers (urn:li:organization:<id>), when the grant lets us ask.
+   * Without the scope, or refused (no page role, the app lacks the product), the connection stays
+   * the member's alone.
+   */
+  async function administeredOrganization(tokens: TokenSet): Promise<string | undefined> {
+    if (!tokens.scopes.some((s) => ACL_SCOPES.includes(s))) return undefined;
+    let res: PlatformResponse;
+    try {
+      res = await call({
+        url: url(host('api'), '/rest/organizationAcls', {
+          q: 'roleAssignee',
+          role: 'ADMINISTRATOR',
+          state: 'APPROVED',
+        }),
+        headers: {
+          authorization: `Bearer ${tokens.accessToken}`,
+          'LinkedIn-Version': LINKEDIN_VERSION,
+          'X-Restli-Protocol-Version': '2.0.0',
+        },
+      });
+    } catch (err) {
+      if (isPlatformError(err) && err.kind === 'permanent' && err.status === 403) return undefined;
+      throw err;
+    }
+    const elements = asRecord(res.body).elements;
+    for (const raw of Array.isArray(elements) ? elements : []) {
+      const acl = asRecord(raw);
+      const org = acl.organization;
+      // The finder filters already; a stale or lesser role is still not a page to speak for.
+      if (acl.role !== undefined && acl.role !== 'ADMINISTRATOR') continue;
+      if (acl.state !== undefined && acl.state !== 'APPROVED') continue;
+      if (typeof org === 'string' && org.startsWith('urn:li:organization:')) return org;
+    }
+    return undefined;
+  }
+
   return {
     platform: 'linkedin',
     displayName: 'LinkedIn',
@@ -82,6 +162,8 @@ export function createLinkedInAdapter(cfg: AdapterConfig): PlatformAdapter {
     minRefreshAgeMs: 0,
     scopes: SCOPES,
     simulated: Boolean(cfg.baseUrl),
+    ...linkedInSync(call, () => host('api')),
+    webhooks: linkedInWebhooks(cfg.clientSecret),
 
     authorizeUrl({ state, redirectUri }) {
       return url(host('web'), '/oauth/v2/authorization', {
@@ -140,7 +222,14 @@ export function createLinkedInAdapter(cfg: AdapterConfig): PlatformAdapter {
       if (typeof info.sub !== 'string' || !info.sub) {
         throw new PlatformError('linkedin', 'permanent', 'linkedin: userinfo returned no member');
       }
-      return { externalId: `urn:li:person:${info.sub}`, displayName: String(info.name ?? info.sub) };
+      const externalId = `urn:li:person:${info.sub}`;
+      const organization = await administeredOrganization(tokens);
+      return {
+        externalId,
+        displayName: String(info.name ?? info.sub),
+        // The page the connection speaks for: its statistics, its posts, its comments.
+        ...(organization ? { ids: { organization } } : {}),
+      };
     },
 
     publisher: createLinkedInPublisher(cfg, call, classify, () => host('api')),
@@ -488,6 +577,510 @@ function createLinkedInPublisher(
     // bare 429, which waits until 00:00 UTC.
     async capacity() {
       return { waitMs: 0 };
+    },
+  };
+}
+
+// Sync (reference §5.3, §5.4). A company page (the connection's `organization` id) has daily
+// statistics (followers gained, page views, share statistics; DAY granularity over an epoch-ms range),
+// a follower count (networkSizes), lifetime follower demographics (audience) and per-post share
+// statistics; a member has none of these through this API, only its posts' likes and comments
+// (socialActions). Posts come from posts?q=author (offset-paged, newest first, down to the newest
+// post of the pass before); comments per post from socialActions/{urn}/comments. Rest.li 2.0: URNs in values are encoded, List(…) and (…) are not.
+
+const POSTS_PAGE = 50;
+const STATS_BATCH = 20;
+const COMMENTS_PAGE = 100;
+/** Comments are read per post: the newest this many posts of ctx.mediaIds each pass. */
+const COMMENT_POSTS = 50;
+
+/** The organization the connection speaks for (ids.organization, a URN or a bare id), if any. */
+export function linkedInOrganization(account: PublishAccount): string | undefined {
+  const org = account.ids.organization ?? account.ids.organizationUrn;
+  if (!org) return undefined;
+  return org.startsWith('urn:li:') ? org : `urn:li:organization:${org}`;
+}
+
+/** Lifetime follower breakdowns: the field, the key naming each entry's URN, the audience dimension. */
+const FOLLOWER_BREAKDOWNS: [string, string, AudienceDimension][] = [
+  ['followerCountsBySeniority', 'seniority', 'seniority'],
+  ['followerCountsByFunction', 'function', 'function'],
+  ['followerCountsByIndustry', 'industry', 'industry'],
+  ['followerCountsByGeoCountry', 'geo', 'country'],
+];
+
+const SHARE_STATISTICS: Record<string, string> = {
+  impressionCount: 'impressions',
+  uniqueImpressionsCount: 'reach',
+  clickCount: 'clicks',
+  likeCount: 'likes',
+  commentCount: 'comments',
+  shareCount: 'shares',
+};
+
+const elementsOf = (body: unknown) => {
+  const elements = asRecord(body).elements;
+  return Array.isArray(elements) ? elements.map(asRecord) : [];
+};
+
+/** A Rest.li 2.0 URL: `raw` values go as given (List(…), (…)), URNs inside them already encoded. */
+function restli(base: string, path: string, raw: Record<string, string | undefined>): string {
+  const query = Object.entries(raw)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  return `${base.replace(/\/$/, '')}${path}${query ? `?${query}` : ''}`;
+}
+const enc = encodeURIComponent;
+const list = (urns: string[]) => `List(${urns.map(enc).join(',')})`;
+
+function mediaTypeOf(content: unknown): string {
+  const c = asRecord(content);
+  if (c.multiImage) return 'image';
+  if (c.article) return 'article';
+  const id = str(asRecord(c.media).id);
+  return (id && /^urn:li:(image|video|document):/.exec(id)?.[1]) || 'text';
+}
+
+/** The numeric id a comment URN ends in: urn:li:comment:(urn:li:share:1,<id>). */
+const commentIdOf = (urn: string) => /,(\d+)\)$/.exec(urn)?.[1];
+
+function commentMessage(comment: Record<string, unknown>, postUrn: string, own: string[]): InboundMessage | undefined {
+  const id = str(comment.commentUrn) ?? (str(comment.id) ? `urn:li:comment:(${postUrn},${comment.id})` : undefined);
+  if (!id) return undefined;
+  const actor = String(comment.actor ?? asRecord(comment.created).actor ?? '');
+  const parent = str(comment.parentComment);
+  return {
+    externalId: id,
+    threadKind: 'comment',
+    threadExternalId: postUrn,
+    ...(parent ? { parentExternalId: parent } : {}),
+    authorExternalId: actor,
+    text: String(asRecord(comment.message).text ?? ''),
+    createdAt: new Date(Number(asRecord(comment.created).time)),
+    fromAccount: own.includes(actor),
+  };
+}
+
+function linkedInSync(
+  call: (req: PlatformRequest) => Promise<PlatformResponse>,
+  api: () => string,
+): { streams: SyncStream[]; inbox: Inbox } {
+  const headers = (tokens: TokenSet) => ({
+    authorization: `Bearer ${tokens.accessToken}`,
+    'LinkedIn-Version': LINKEDIN_VERSION,
+    'X-Restli-Protocol-Version': '2.0.0',
+  });
+  /** Who the account's own comments are by: the page, and the member behind it. */
+  const ownActors = (account: PublishAccount) => [linkedInAuthor(account), linkedInAuthor({ ...account, ids: {} })];
+
+  /** The three daily statistics of a page, one call (one page) each. */
+  const DAILY: {
+    path: string;
+    entity: string;
+    read: (element: Record<string, unknown>) => [string, number | undefined][];
+  }[] = [
+    {
+      path: '/rest/organizationalEntityFollowerStatistics',
+      entity: 'organizationalEntity',
+      read: (e) => {
+        const gains = asRecord(e.followerGains);
+        const organic = num(gains.organicFollowerGain);
+        const paid = num(gains.paidFollowerGain);
+        return [
+          ['followers_gained', organic === undefined && paid === undefined ? undefined : (organic ?? 0) + (paid ?? 0)],
+        ];
+      },
+    },
+    {
+      path: '/rest/organizationPageStatistics',
+      entity: 'organization',
+      read: (e) => {
+        const all = asRecord(asRecord(asRecord(e.totalPageStatistics).views).allPageViews);
+        return [['views', num(all.pageViews) ?? num(asRecord(asRecord(e.totalPageStatistics).views).allPageViews)]];
+      },
+    },
+    {
+      path: '/rest/organizationalEntityShareStatistics',
+      entity: 'organizationalEntity',
+      read: (e) => {
+        const stats = asRecord(e.totalShareStatistics);
+        return Object.entries(SHARE_STATISTICS).map(([field, metric]) => [metric, num(stats[field])]);
+      },
+    },
+  ];
+
+  /**
+   * Page statistics by day: a daily pass, one statistic (`part`) a page. A member connection has
+   * none: done at once.
+   */
+  const accountMetrics: SyncStream = {
+    name: 'account_metrics',
+    async fetch(tokens, account, cursor, ctx) {
+      const org = linkedInOrganization(account);
+      if (!org) return { cursor: {}, done: true };
+      const pass = dailyPass(cursor, ctx);
+      const part = pass.resumed && typeof cursor?.part === 'number' ? cursor.part : 0;
+      const stat = DAILY[part] ?? DAILY[0]!;
+      const start = Date.parse(`${pass.from}T00:00:00Z`);
+      const end = Date.parse(`${pass.to}T00:00:00Z`) + DAY_MS;
+      const res = await call({
+        url: restli(api(), stat.path, {
+          q: stat.entity,
+          [stat.entity]: enc(org),
+          timeIntervals: `(timeRange:(start:${start},end:${end}),timeGranularityType:DAY)`,
+        }),
+        headers: headers(tokens),
+      });
+      let last = pass.last;
+      const metrics: MetricSample[] = [];
+      for (const element of elementsOf(res.body)) {
+        const dayStart = num(asRecord(element.timeRange).start);
+        if (dayStart === undefined) continue;
+        const day = dayOf(dayStart);
+        let any = false;
+        for (const [metric, value] of stat.read(element)) {
+          if (value === undefined) continue;
+          any = true;
+          metrics.push({ objectKind: 'account', objectId: '', metric, day, value });
+        }
+        if (any) last = laterDay(last, day);
+      }
+      return { metrics, ...dailyCursor(pass, last, part + 1 < DAILY.length ? { part: part + 1 } : undefined) };
+    },
+  };
+
+  const accountTotals: SyncStream = {
+    name: 'account_totals',
+    async fetch(tokens, account) {
+      const org = linkedInOrganization(account);
+      if (!org) return { cursor: {}, done: true };
+      const res = await call({
+        url: restli(api(), `/rest/networkSizes/${enc(org)}`, { edgeType: 'COMPANY_FOLLOWED_BY_MEMBER' }),
+        headers: headers(tokens),
+      });
+      const size = num(asRecord(res.body).firstDegreeSize);
+      const metrics: MetricSample[] =
+        size === undefined ? [] : [{ objectKind: 'account', objectId: '', metric: 'followers', value: size }];
+      return { metrics, cursor: {}, done: true };
+    },
+  };
+
+  /**
+   * Lifetime follower demographics of a page: follower statistics asked without timeIntervals.
+   * Each breakdown names its value by URN (urn:li:seniority:3); the metric keeps the id. A member
+   * connection has none.
+   */
+  const audience = totalsStream('audience', async (tokens, account) => {
+    const org = linkedInOrganization(account);
+    if (!org) return [];
+    const res = await call({
+      url: restli(api(), '/rest/organizationalEntityFollowerStatistics', {
+        q: 'organizationalEntity',
+        organizationalEntity: enc(org),
+      }),
+      headers: headers(tokens),
+    });
+    const element = elementsOf(res.body)[0] ?? {};
+    const metrics: MetricSample[] = [];
+    for (const [field, key, dimension] of FOLLOWER_BREAKDOWNS) {
+      const entries = element[field];
+      for (const entry of Array.isArray(entries) ? entries.map(asRecord) : []) {
+        const id = str(entry[key])?.split(':').at(-1);
+        const counts = asRecord(entry.followerCounts);
+        const organic = num(counts.organicFollowerCount);
+        const paid = num(counts.paidFollowerCount);
+        if (id && (organic !== undefined || paid !== undefined)) {
+          metrics.push(audienceSample(dimension, id, (organic ?? 0) + (paid ?? 0)));
+        }
+      }
+    }
+    return metrics;
+  });
+
+  /** Down to the newest post of the pass before; `start` is the page's offset inside a pass. */
+  const media: SyncStream = {
+    name: 'media',
+    async fetch(tokens, account, cursor) {
+      const start = typeof cursor?.start === 'number' ? cursor.start : 0;
+      const res = await call({
+        url: restli(api(), '/rest/posts', {
+          q: 'author',
+          author: enc(linkedInAuthor(account)),
+          count: String(POSTS_PAGE),
+          start: String(start),
+          sortBy: 'CREATED',
+        }),
+        headers: headers(tokens),
+      });
+      const elements = elementsOf(res.body);
+      const posts = elements
+        .filter((p) => typeof p.id === 'string')
+        .map((p) => ({ post: p, id: String(p.id), at: num(p.createdAt) ?? num(p.publishedAt) ?? 0 }));
+      const total = num(asRecord(asRecord(res.body).paging).total);
+      const more = total === undefined ? elements.length === POSTS_PAGE : start + elements.length < total;
+      const next = more && elements.length ? { start: start + elements.length } : undefined;
+      const { fresh, ...page } = watermarkPage(cursor, posts, byTime, next);
+      return {
+        media: fresh.map(
+          ({ post, id, at }): SyncedMedia => ({
+            externalId: id,
+            publishedAt: new Date(num(post.publishedAt) ?? at),
+            mediaType: mediaTypeOf(post.content),
+            permalink: linkedInPermalink(id),
+          }),
+        ),
+        ...page,
+      };
+    },
+  };
+
+  /**
+   * Lifetime counters of the known posts, 20 a call: share statistics for a page, likes and comments
+   * (socialActions) for a member.
+   */
+  const mediaMetrics = mediaMetricsStream(STATS_BATCH, async (tokens, account, urns) => {
+    const org = linkedInOrganization(account);
+    const metrics: MetricSample[] = [];
+    if (org) {
+      const shares = urns.filter((u) => !u.startsWith('urn:li:ugcPost:'));
+      const ugcPosts = urns.filter((u) => u.startsWith('urn:li:ugcPost:'));
+      const res = await call({
+        url: restli(api(), '/rest/organizationalEntityShareStatistics', {
+          q: 'organizationalEntity',
+          organizationalEntity: enc(org),
+          shares: shares.length ? list(shares) : undefined,
+          ugcPosts: ugcPosts.length ? list(ugcPosts) : undefined,
+        }),
+        headers: headers(tokens),
+      });
+      for (const element of elementsOf(res.body)) {
+        const urn = str(element.share) ?? str(element.ugcPost);
+        const stats = asRecord(element.totalShareStatistics);
+        for (const [field, metric] of Object.entries(SHARE_STATISTICS)) {
+          const value = num(stats[field]);
+          if (urn && value !== undefined) metrics.push({ objectKind: 'media', objectId: urn, metric, value });
+        }
+      }
+    } else {
+      const res = await call({
+        url: restli(api(), '/rest/socialActions', { ids: list(urns) }),
+        headers: headers(tokens),
+      });
+      for (const [urn, raw] of Object.entries(asRecord(asRecord(res.body).results))) {
+        const actions = asRecord(raw);
+        const likes = asRecord(actions.likesSummary);
+        const comments = asRecord(actions.commentsSummary);
+        const likeCount = num(likes.totalLikes) ?? num(likes.aggregatedTotalLikes);
+        const commentCount = num(comments.aggregatedTotalComments) ?? num(comments.totalFirstLevelComments);
+        if (likeCount !== undefined)
+          metrics.push({ objectKind: 'media', objectId: urn, metric: 'likes', value: likeCount });
+        if (commentCount !== undefined) {
+          metrics.push({ objectKind: 'media', objectId: urn, metric: 'comments', value: commentCount });
+        }
+      }
+    }
+    return metrics;
+  });
+
+  /**
+   * Comments of the newest posts, one post at a time, newest first down to `since`: LinkedIn's clock
+   * when the pass before began, so a comment made while that pass ran is still read. Cursor in a
+   * pass: since, started (LinkedIn's clock at this pass's first call), posts (the pass's post list),
+   * i (which post) and start (offset); done: { since: started }.
+   */
+  const comments: SyncStream = {
+    name: 'comments',
+    async fetch(tokens, account, cursor, ctx) {
+      const since = num(cursor?.since);
+      const posts = Array.isArray(cursor?.posts)
+        ? cursor.posts.filter((p): p is string => typeof p === 'string')
+        : ctx.mediaIds.slice(0, COMMENT_POSTS);
+      const i = num(cursor?.i) ?? 0;
+      const start = num(cursor?.start) ?? 0;
+      const post = posts[i];
+      if (!post) return { cursor: compact({ since: num(cursor?.started) ?? since }), done: true };
+      const res = await call({
+        url: restli(api(), `/rest/socialActions/${enc(post)}/comments`, {
+          start: String(start),
+          count: String(COMMENTS_PAGE),
+        }),
+        headers: headers(tokens),
+      });
+      const started = num(cursor?.started) ?? res.serverNowMs;
+      const elements = elementsOf(res.body);
+      const stop = since === undefined ? -1 : elements.findIndex((c) => Number(asRecord(c.created).time) < since);
+      const fresh = stop === -1 ? elements : elements.slice(0, stop);
+      const own = ownActors(account);
+      const messages = fresh.map((c) => commentMessage(c, post, own)).filter((m): m is InboundMessage => !!m);
+      const total = num(asRecord(asRecord(res.body).paging).total);
+      const more =
+        stop === -1 && (total === undefined ? elements.length === COMMENTS_PAGE : start + elements.length < total);
+      const next = more ? { i, start: start + elements.length } : { i: i + 1, start: 0 };
+      if (next.i >= posts.length) return { messages, cursor: compact({ since: started }), done: true };
+      return { messages, cursor: compact({ since, started, posts, ...next }), done: false };
+    },
+  };
+
+  const inbox: Inbox = {
+    replyKinds: ['comment'],
+    // LinkedIn has no hiding of comments through the API.
+    moderation: ['delete'],
+
+    async reply(tokens, account, target, text) {
+      const parent = target.messageExternalId.startsWith('urn:li:comment:') ? target.messageExternalId : undefined;
+      const res = await call({
+        method: 'POST',
+        url: url(api(), `/rest/socialActions/${enc(target.threadExternalId)}/comments`),
+        headers: headers(tokens),
+        json: {
+          actor: linkedInAuthor(account),
+          object: target.threadExternalId,
+          message: { text },
+          ...(parent ? { parentComment: parent } : {}),
+        },
+        write: true,
+      });
+      const body = asRecord(res.body);
+      const id = str(body.commentUrn) ?? str(body.id) ?? str(res.headers.get('x-restli-id'));
+      if (!id)
+        throw new PlatformError('linkedin', 'outcome_unknown', 'linkedin: the comment was created without an id');
+      return { externalId: id.startsWith('urn:li:') ? id : `urn:li:comment:(${target.threadExternalId},${id})` };
+    },
+
+    // The post's comments, newest first: one by the account with this text since `since`.
+    async findReply(tokens, account, target, text, since) {
+      const floor = since.getTime() - FIND_SKEW_MS;
+      const own = ownActors(account);
+      for (let page = 0; page < FIND_PAGES; page++) {
+        const res = await call({
+          url: restli(api(), `/rest/socialActions/${enc(target.threadExternalId)}/comments`, {
+            start: String(page * COMMENTS_PAGE),
+            count: String(COMMENTS_PAGE),
+          }),
+          headers: headers(tokens),
+        });
+        const elements = elementsOf(res.body);
+        for (const c of elements) {
+          const m = commentMessage(c, target.threadExternalId, own);
+          if (!m || m.createdAt.getTime() < floor) return { found: false };
+          if (m.fromAccount && m.text === text) return { found: true, externalId: m.externalId };
+        }
+        if (elements.length < COMMENTS_PAGE) break;
+      }
+      return { found: false };
+    },
+
+    async moderate(tokens, account, target, action) {
+      if (action !== 'delete') {
+        throw new PlatformError(
+          'linkedin',
+          'permanent',
+          `linkedin: comments cannot be ${action === 'hide' ? 'hidden' : 'shown again'}; delete them`,
+        );
+      }
+      const id = commentIdOf(target.messageExternalId);
+      if (!id)
+        throw new PlatformError('linkedin', 'permanent', `linkedin: ${target.messageExternalId} is not a comment`);
+      try {
+        await call({
+          method: 'DELETE',
+          url: restli(api(), `/rest/socialActions/${enc(target.threadExternalId)}/comments/${id}`, {
+            actor: enc(linkedInAuthor(account)),
+          }),
+          headers: headers(tokens),
+        });
+      } catch (err) {
+        // Gone already (an earlier delete whose answer was lost): what was asked for holds.
+        if (isPlatformError(err) && err.status === 404) return;
+        throw err;
+      }
+    },
+  };
+
+  return { streams: [accountMetrics, accountTotals, audience, media, mediaMetrics, comments], inbox };
+}
+
+// Webhooks: organization social action notifications. LinkedIn validates the endpoint with a
+// challengeCode (answered with its HMAC under the client secret) and signs deliveries in X-LI-Signature.
+
+const hmacHex = (secret: string, data: string | Buffer) => createHmac('sha256', secret).update(data).digest('hex');
+
+export function linkedInWebhooks(clientSecret: string): Webhooks {
+  return {
+    handshake(query) {
+      const code = query.challengeCode;
+      if (!code) return undefined;
+      return { status: 200, body: { challengeCode: code, challengeResponse: hmacHex(clientSecret, code) } };
+    },
+
+    verify(headers, rawBody) {
+      const raw = headers['x-li-signature'];
+      const signature = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+      if (!signature) return { ok: false, reason: 'x-li-signature is missing' };
+      if (!clientSecret) return { ok: false, reason: 'no client secret to check the signature with' };
+      // hmacsha256=<hex of the body's HMAC>; LinkedIn's guide also shows the bare hex of the HMAC of
+      // "hmacsha256=" + body. Either proves the client secret.
+      const ok =
+        sameSecret(signature, `hmacsha256=${hmacHex(clientSecret, rawBody)}`) ||
+        sameSecret(signature, hmacHex(clientSecret, Buffer.concat([Buffer.from('hmacsha256='), rawBody])));
+      return ok ? { ok: true } : { ok: false, reason: 'the signature does not match the body' };
+    },
+
+    parse(body) {
+      const events: WebhookEvent[] = [];
+      const notifications = asRecord(body).notifications;
+      for (const raw of Array.isArray(notifications) ? notifications : []) {
+        const n = asRecord(raw);
+        const org = str(n.organizationalEntity);
+        const activity = str(n.generatedActivity);
+        if (!org || n.notificationId === undefined || !activity) continue;
+        const base = { accountExternalId: org, dedupeKey: `linkedin:${String(n.notificationId)}` };
+        const at = new Date(num(n.lastModifiedAt) ?? Date.now());
+        const decorated = asRecord(n.decoratedGeneratedActivity);
+        switch (n.action) {
+          case 'COMMENT':
+          case 'ADMIN_COMMENT': {
+            const comment = asRecord(decorated.comment);
+            const author = String(comment.owner ?? n.actor ?? '');
+            const parent = str(comment.parentComment);
+            events.push({
+              ...base,
+              message: {
+                externalId: activity,
+                threadKind: 'comment',
+                threadExternalId: String(n.sourcePost ?? comment.object ?? ''),
+                ...(parent ? { parentExternalId: parent } : {}),
+                authorExternalId: author,
+                text: String(comment.text ?? asRecord(comment.message).text ?? ''),
+                createdAt: at,
+                fromAccount: n.action === 'ADMIN_COMMENT' || author === org,
+              },
+            });
+            break;
+          }
+          case 'SHARE_MENTION': {
+            const share = asRecord(decorated.share);
+            events.push({
+              ...base,
+              message: {
+                externalId: activity,
+                threadKind: 'mention',
+                threadExternalId: activity,
+                authorExternalId: String(share.owner ?? ''),
+                text: String(share.text ?? asRecord(share.commentary).text ?? ''),
+                createdAt: at,
+                fromAccount: false,
+              },
+            });
+            break;
+          }
+          case 'COMMENT_DELETE':
+            events.push({ ...base, removed: { externalId: activity } });
+            break;
+        }
+      }
+      return events;
     },
   };
 }

@@ -11,14 +11,18 @@ import {
   url,
 } from './http.ts';
 import { fetchMedia } from './media.ts';
+import { byTime, mediaMetricsStream, num, watermarkPage } from './sync.ts';
 import type {
   AdapterConfig,
+  MetricSample,
   PlatformAdapter,
   PublishAccount,
   PublishContent,
   PublishedPost,
   Publisher,
   PublishHandle,
+  SyncedMedia,
+  SyncStream,
   TokenSet,
   Verdict,
 } from './types.ts';
@@ -42,7 +46,8 @@ export function tiktokError(res: PlatformResponse, req?: PlatformRequest): Platf
   if (code === 'ok' || (!code && res.status < 400)) return undefined;
   const message = `tiktok: ${code ?? res.status}${error.message ? ` (${String(error.message)})` : ''}`;
   const opts = { status: res.status, code };
-  const throttledFor = () => retryAfter(res) ?? (req?.url.includes('/v2/post/publish/') ? MINUTE_MS : undefined);
+  const minuteWindow = req?.url.includes('/v2/post/publish/') || req?.url.includes('/v2/video/');
+  const throttledFor = () => retryAfter(res) ?? (minuteWindow ? MINUTE_MS : undefined);
   // A server error on the last upload chunk may still have posted: only status/fetch can tell.
   const serverError = () => new PlatformError('tiktok', req?.write ? 'outcome_unknown' : 'transient', message, opts);
   switch (code) {
@@ -52,8 +57,9 @@ export function tiktokError(res: PlatformResponse, req?: PlatformRequest): Platf
     case 'scope_permission_missed':
       return new PlatformError('tiktok', 'permanent', message, opts);
     // TikTok sends no rate-limit headers. The Content Posting API's windows are all one minute long
-    // (creator_info 20, init 6, status/fetch 30 a minute), so there a minute always clears it;
-    // elsewhere the wait stays unknown unless a Retry-After shows up.
+    // (creator_info 20, init 6, status/fetch 30 a minute), and so are video/list and video/query
+    // (600 a minute), so there a minute always clears it; elsewhere the wait stays unknown unless a
+    // Retry-After shows up.
     case 'rate_limit_exceeded':
       return new PlatformError('tiktok', 'rate_limited', message, { ...opts, retryAfterMs: throttledFor() });
     // Daily caps on the creator's posts (and inbox drafts, and the app's active creators): the window
@@ -89,6 +95,8 @@ export function createTikTokAdapter(cfg: AdapterConfig): PlatformAdapter {
     minRefreshAgeMs: 0,
     scopes: SCOPES,
     simulated: Boolean(cfg.baseUrl),
+    // No inbox: the Display API has no comments or DMs (reference §4.4), and no inbox webhooks.
+    streams: tiktokStreams(call, host('api')),
 
     authorizeUrl({ state, redirectUri, codeChallenge }) {
       return url(host('web'), '/v2/auth/authorize/', {
@@ -435,4 +443,107 @@ function tiktokPublisher(
       return { waitMs: 0 };
     },
   };
+}
+
+// Sync (reference §4.3): current totals only, no time series. user/info for the account, video/list
+// for the account's videos (newest first, with their counters, down to the newest video of the pass
+// before) and video/query for the counters of known videos, 20 ids a call.
+
+const VIDEO_PAGE = 20;
+const QUERY_BATCH = 20;
+const COUNTERS: Record<string, string> = {
+  view_count: 'views',
+  like_count: 'likes',
+  comment_count: 'comments',
+  share_count: 'shares',
+};
+
+/** The counters of one video as running totals. */
+function videoMetrics(video: Record<string, unknown>): MetricSample[] {
+  const id = video.id === undefined ? undefined : String(video.id);
+  if (!id) return [];
+  return Object.entries(COUNTERS).flatMap(([field, metric]): MetricSample[] => {
+    const value = num(video[field]);
+    return value === undefined ? [] : [{ objectKind: 'media', objectId: id, metric, value }];
+  });
+}
+
+function tiktokStreams(call: (req: PlatformRequest) => Promise<PlatformResponse>, api: string): SyncStream[] {
+  const bearer = (tokens: TokenSet) => ({ authorization: `Bearer ${tokens.accessToken}` });
+  const videoFields = ['id', 'create_time', 'share_url', 'duration', ...Object.keys(COUNTERS)].join(',');
+
+  const accountTotals: SyncStream = {
+    name: 'account_totals',
+    async fetch(tokens) {
+      const res = await call({
+        url: url(api, '/v2/user/info/', { fields: 'open_id,follower_count,likes_count,video_count' }),
+        headers: bearer(tokens),
+      });
+      const user = asRecord(asRecord(asRecord(res.body).data).user);
+      const totals: [string, unknown][] = [
+        ['followers', user.follower_count],
+        ['likes', user.likes_count],
+        ['video_count', user.video_count],
+      ];
+      const metrics = totals.flatMap(([metric, value]): MetricSample[] => {
+        const n = num(value);
+        return n === undefined ? [] : [{ objectKind: 'account', objectId: '', metric, value: n }];
+      });
+      return { metrics, cursor: {}, done: true };
+    },
+  };
+
+  /**
+   * Down to the newest video of the pass before; `before` is TikTok's cursor inside a pass (a create
+   * time in ms). Each page also brings the listed videos' counters.
+   */
+  const media: SyncStream = {
+    name: 'media',
+    async fetch(tokens, _account, cursor) {
+      const before = typeof cursor?.before === 'number' ? cursor.before : undefined;
+      const res = await call({
+        method: 'POST',
+        url: url(api, '/v2/video/list/', { fields: videoFields }),
+        headers: bearer(tokens),
+        json: { max_count: VIDEO_PAGE, ...(before === undefined ? {} : { cursor: before }) },
+      });
+      const data = asRecord(asRecord(res.body).data);
+      // create_time has whole seconds: a video of the same second as the mark that is not the mark is new.
+      const videos = (Array.isArray(data.videos) ? data.videos.map(asRecord) : []).flatMap((video) => {
+        const seconds = num(video.create_time);
+        return video.id === undefined || seconds === undefined
+          ? []
+          : [{ id: String(video.id), at: seconds * 1000, video }];
+      });
+      const next = num(data.cursor);
+      const more = data.has_more === true && next !== undefined;
+      const { fresh, ...page } = watermarkPage(cursor, videos, byTime, more ? { before: next } : undefined);
+      return {
+        media: fresh.map(
+          ({ id, at, video }): SyncedMedia => ({
+            externalId: id,
+            publishedAt: new Date(at),
+            mediaType: 'video',
+            ...(typeof video.share_url === 'string' ? { permalink: video.share_url } : {}),
+          }),
+        ),
+        metrics: fresh.flatMap(({ video }) => videoMetrics(video)),
+        ...page,
+      };
+    },
+  };
+
+  /** Counters of the known videos, 20 ids a call. */
+  const mediaMetrics = mediaMetricsStream(QUERY_BATCH, async (tokens, _account, ids) => {
+    const res = await call({
+      method: 'POST',
+      url: url(api, '/v2/video/query/', { fields: ['id', ...Object.keys(COUNTERS)].join(',') }),
+      headers: bearer(tokens),
+      json: { filters: { video_ids: ids } },
+    });
+    const videos = asRecord(asRecord(res.body).data).videos;
+    return (Array.isArray(videos) ? videos.map(asRecord) : []).flatMap(videoMetrics);
+  });
+
+  return [accountTotals, media, mediaMetrics];
 }

@@ -1,5 +1,5 @@
-// One interface for every social platform. Later issues add analytics, inbox and publishing to the
-// same adapters; this file holds what connecting an account needs.
+// One interface for every social platform: connecting an account, publishing, and syncing its
+// analytics and inbox.
 
 export const PLATFORMS = [
   'youtube',
@@ -91,6 +91,12 @@ export interface PlatformAdapter {
   revoke(tokens: TokenSet): Promise<RevokeResult>;
   /** Absent where the platform has no feed to publish to (WhatsApp sends messages, not posts). */
   readonly publisher?: Publisher;
+  /** Analytics and polled inbox streams, in the order a pass reads them (posts before per-post streams). */
+  readonly streams: readonly SyncStream[];
+  /** Absent where the platform offers no inbox through its API (TikTok). */
+  readonly inbox?: Inbox;
+  /** Absent where the platform sends no inbox webhooks (YouTube, TikTok): polling only. */
+  readonly webhooks?: Webhooks;
 }
 
 // Publishing. Every platform's flow is cut the same way (prepare → check → commit → settle), so
@@ -207,4 +213,156 @@ export interface AdapterConfig {
   baseUrl: string;
   /** Request timeout for one call. */
   timeoutMs: number;
+}
+
+// Analytics and inbox sync. Each adapter declares its streams (account metrics, its posts,
+// per-post metrics, comments, DMs, mentions). The sync activity pages through each stream and
+// stores what a page brings together with the stream's next cursor in one transaction, so a pass
+// that stops (rate limit, token, crash) resumes at the page it stopped at and writes nothing twice.
+
+/** A stream's position, owned by its adapter: page tokens, since/until, watermarks. JSON only. */
+export type StreamCursor = Record<string, unknown>;
+
+/**
+ * One reading. Metric names are shared where the meaning is (views, reach, likes, comments,
+ * shares, saves, followers, engagements, clicks, watch_minutes, sent, delivered, …).
+ */
+export interface MetricSample {
+  objectKind: 'account' | 'media';
+  /** The platform's id of the post; '' for the account. */
+  objectId: string;
+  metric: string;
+  /** The day (YYYY-MM-DD, UTC) a daily series reports the value for; absent: a running total read now. */
+  day?: string;
+  value: number;
+}
+
+/** A post of the connected account, as listed by the platform. */
+export interface SyncedMedia {
+  externalId: string;
+  publishedAt: Date;
+  mediaType?: string;
+  permalink?: string;
+}
+
+export interface InboundAttachment {
+  /** What the platform names the file by (a WhatsApp media id); the bytes are fetched later. */
+  externalId: string;
+  mimeType?: string;
+  sha256?: string;
+}
+
+export const THREAD_KINDS = ['comment', 'dm', 'mention'] as const;
+export type ThreadKind = (typeof THREAD_KINDS)[number];
+
+export interface InboundMessage {
+  externalId: string;
+  threadKind: ThreadKind;
+  /** The post for comments, the conversation (or the other party) for DMs, the mentioning post. */
+  threadExternalId: string;
+  /** The message this one answers, when the platform says. */
+  parentExternalId?: string;
+  authorExternalId: string;
+  authorName?: string;
+  text: string;
+  createdAt: Date;
+  /** Written by the connected account itself (our replies, seen again by a later sync). */
+  fromAccount: boolean;
+  /** Hidden by the account (moderation); absent where the source does not say. */
+  hidden?: boolean;
+  attachments?: InboundAttachment[];
+}
+
+export interface SyncContext {
+  now: Date;
+  /** Known posts of the account, newest first, for per-post metrics and comments. */
+  mediaIds: string[];
+  /** Daily series are read again this many days back (platforms restate recent days). */
+  lookbackDays: number;
+  /** How far back the first pass reads daily series. */
+  historyDays: number;
+}
+
+export interface StreamPage {
+  metrics?: MetricSample[];
+  media?: SyncedMedia[];
+  messages?: InboundMessage[];
+  /** Stored with this page's rows; the next call starts from it. */
+  cursor: StreamCursor;
+  /** This pass over the stream is complete; `cursor` is where the next pass begins. */
+  done: boolean;
+}
+
+export interface SyncStream {
+  /** Key of the stored cursor: account_metrics, account_totals, audience, media, media_metrics, comments, mentions, dms. */
+  readonly name: string;
+  fetch(tokens: TokenSet, account: PublishAccount, cursor: StreamCursor | null, ctx: SyncContext): Promise<StreamPage>;
+}
+
+/** Where a reply goes. */
+export interface ReplyTarget {
+  threadKind: ThreadKind;
+  threadExternalId: string;
+  /** The message answered (comment id, tweet id, wamid, conversation message id). */
+  messageExternalId: string;
+  /** The other party (IGSID, PSID, wa_id, X user id), for DMs. */
+  recipientExternalId: string;
+}
+
+export type ReplyCheck =
+  | { found: true; externalId: string }
+  | { found: false }
+  /** The platform cannot tell yet; ask again later. */
+  | { found: 'unknown'; checkAfterMs: number };
+
+export type ModerationAction = 'hide' | 'unhide' | 'delete';
+
+export interface Inbox {
+  /** Thread kinds a reply can be written to; the API refuses others. */
+  readonly replyKinds: readonly ThreadKind[];
+  readonly moderation: readonly ModerationAction[];
+  /** The one write of a reply. A lost answer throws outcome_unknown. */
+  reply(tokens: TokenSet, account: PublishAccount, target: ReplyTarget, text: string): Promise<{ externalId: string }>;
+  /** Truth signal after a lost answer: a reply by the account under the target since `since` with this text. */
+  findReply(
+    tokens: TokenSet,
+    account: PublishAccount,
+    target: ReplyTarget,
+    text: string,
+    since: Date,
+  ): Promise<ReplyCheck>;
+  moderate(tokens: TokenSet, account: PublishAccount, target: ReplyTarget, action: ModerationAction): Promise<void>;
+  /** Read receipts at the platform (WhatsApp). */
+  markRead?(tokens: TokenSet, account: PublishAccount, messageExternalId: string): Promise<void>;
+  /** An attachment's bytes (WhatsApp: a short-lived URL fetched with the token). */
+  fetchAttachment?(
+    tokens: TokenSet,
+    account: PublishAccount,
+    externalId: string,
+  ): Promise<{ bytes: Uint8Array; mimeType: string }>;
+}
+
+/** One event of a webhook delivery, normalised. */
+export interface WebhookEvent {
+  /** The connected account it concerns (page id, IG user id, phone-number id, X user id, organisation URN). */
+  accountExternalId: string;
+  /** Unique per event at the platform, for dedup across redeliveries. */
+  dedupeKey: string;
+  message?: InboundMessage;
+  /** A message deleted at the platform. */
+  removed?: { externalId: string };
+  /** A message hidden or shown again at the platform (its text stays). */
+  hidden?: { externalId: string; hidden: boolean };
+}
+
+export interface Webhooks {
+  /** The platform's endpoint check (hub.challenge, crc_token, challengeCode); undefined when the query is none. */
+  handshake(query: Record<string, string>, verifyToken: string): { status: number; body: unknown } | undefined;
+  /** Checks the signature over the raw body, with the app's secret. */
+  verify(
+    headers: Record<string, string | string[] | undefined>,
+    rawBody: Buffer,
+    nowMs: number,
+  ): { ok: true } | { ok: false; reason: string };
+  parse(body: unknown): WebhookEvent[];
 }

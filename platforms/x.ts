@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { DUPLICATE_CODE, PlatformError } from './errors.ts';
 import {
   asRecord,
@@ -10,17 +11,26 @@ import {
   url,
 } from './http.ts';
 import { fetchMedia } from './media.ts';
+import { compact, FIND_PAGES, mediaMetricsStream, type Order, sameSecret, str, watermarkPage } from './sync.ts';
 import type {
   AdapterConfig,
+  InboundMessage,
+  Inbox,
   MediaRef,
+  MetricSample,
   PlatformAdapter,
   PublishAccount,
   PublishContent,
   PublishedPost,
   Publisher,
   PublishHandle,
+  StreamPage,
+  SyncedMedia,
+  SyncStream,
   TokenSet,
   Verdict,
+  WebhookEvent,
+  Webhooks,
 } from './types.ts';
 
 // X: OAuth 2 with mandatory PKCE, single-use (rotating) refresh tokens, and the API v2.
@@ -28,7 +38,20 @@ const HOSTS = {
   web: 'https://x.com',
   api: 'https://api.x.com',
 };
-const SCOPES = ['tweet.read', 'users.read', 'tweet.write', 'media.write', 'offline.access'];
+/**
+ * Read, publish, and the inbox: DMs (the dms stream and DM replies) and hiding replies. Connections
+ * made before the inbox lack the last three and must reconnect for DMs; their other streams still work.
+ */
+const SCOPES = [
+  'tweet.read',
+  'users.read',
+  'tweet.write',
+  'media.write',
+  'dm.read',
+  'dm.write',
+  'tweet.moderate.write',
+  'offline.access',
+];
 
 /**
  * X reports a dead grant (a reused or revoked refresh token, a spent code, a wrong PKCE verifier) as
@@ -104,6 +127,7 @@ export function createXAdapter(cfg: AdapterConfig): PlatformAdapter {
     minRefreshAgeMs: 0,
     scopes: SCOPES,
     simulated: Boolean(cfg.baseUrl),
+    ...createXSync(cfg, call, () => host('api')),
 
     authorizeUrl({ state, redirectUri, codeChallenge }) {
       return url(host('web'), '/i/oauth2/authorize', {
@@ -506,6 +530,453 @@ function createXPublisher(
     // X has no publish cap to read ahead; its windows come back as rate_limited with x-rate-limit-reset.
     async capacity() {
       return { waitMs: 0 };
+    },
+  };
+}
+
+// Sync: the account's totals (users/me), its posts (the user timeline, since_id), their counters
+// (tweets lookup, 100 ids a call), mentions (since_id) and DMs (dm_events, newest first, down to the
+// newest event of the pass before). X bills reads per resource, so each pass reads only what is new.
+
+const PAGE = '100';
+const METRICS_BATCH = 100;
+
+/** X's public_metrics under the shared metric names. */
+const PUBLIC_METRICS: Record<string, string> = {
+  impression_count: 'impressions',
+  like_count: 'likes',
+  reply_count: 'replies',
+  retweet_count: 'reposts',
+  quote_count: 'quotes',
+  bookmark_count: 'bookmarks',
+};
+
+/** DM events are snowflakes: a larger id is a later event, so the watermark is the newest id. */
+const bySnowflake: Order<Record<string, unknown>, string> = {
+  read: str,
+  of: (event) => str(event.id),
+  reached: (event, mark) => /^\d+$/.test(String(event.id)) && BigInt(String(event.id)) <= BigInt(mark),
+};
+
+function postMetrics(tweet: Record<string, unknown>): MetricSample[] {
+  const counts = asRecord(tweet.public_metrics);
+  const id = str(tweet.id);
+  if (!id) return [];
+  return Object.entries(PUBLIC_METRICS)
+    .filter(([field]) => typeof counts[field] === 'number')
+    .map(([field, metric]) => ({ objectKind: 'media', objectId: id, metric, value: counts[field] as number }));
+}
+
+/** Photo, video and GIF media keys start 3_, 7_/13_ and 16_. */
+function mediaTypeOf(tweet: Record<string, unknown>): string {
+  const [key] = strings(asRecord(tweet.attachments).media_keys);
+  if (!key) return 'text';
+  if (key.startsWith('16_')) return 'animated_gif';
+  return key.startsWith('3_') ? 'photo' : 'video';
+}
+
+const userNames = (body: Record<string, unknown>) => {
+  const users = Array.isArray(asRecord(body.includes).users) ? (asRecord(body.includes).users as unknown[]) : [];
+  return new Map(users.map(asRecord).map((u) => [String(u.id), str(u.name) ?? str(u.username)]));
+};
+
+/** A mention, or a reply in one of the account's conversations (a comment on its post). */
+function tweetMessage(
+  tweet: Record<string, unknown>,
+  accountId: string,
+  names: Map<string, string | undefined>,
+): InboundMessage | undefined {
+  const id = str(tweet.id);
+  if (!id) return undefined;
+  const refs = Array.isArray(tweet.referenced_tweets) ? tweet.referenced_tweets.map(asRecord) : [];
+  const parent = str(refs.find((r) => r.type === 'replied_to')?.id);
+  const author = String(tweet.author_id ?? '');
+  return {
+    externalId: id,
+    threadKind: parent && tweet.in_reply_to_user_id === accountId ? 'comment' : 'mention',
+    threadExternalId: str(tweet.conversation_id) ?? id,
+    ...(parent ? { parentExternalId: parent } : {}),
+    authorExternalId: author,
+    ...(names.get(author) ? { authorName: names.get(author) } : {}),
+    text: String(tweet.text ?? ''),
+    createdAt: new Date(String(tweet.created_at ?? '')),
+    fromAccount: author === accountId,
+  };
+}
+
+function dmMessage(
+  event: Record<string, unknown>,
+  accountId: string,
+  names: Map<string, string | undefined>,
+): InboundMessage | undefined {
+  const id = str(event.id);
+  if (!id) return undefined;
+  const sender = String(event.sender_id ?? '');
+  const keys = strings(asRecord(event.attachments).media_keys);
+  return {
+    externalId: id,
+    threadKind: 'dm',
+    threadExternalId: str(event.dm_conversation_id) ?? sender,
+    authorExternalId: sender,
+    ...(names.get(sender) ? { authorName: names.get(sender) } : {}),
+    text: String(event.text ?? ''),
+    createdAt: new Date(String(event.created_at ?? '')),
+    fromAccount: sender === accountId,
+    ...(keys.length ? { attachments: keys.map((key) => ({ externalId: key })) } : {}),
+  };
+}
+
+/** X's one-to-one conversation id: both user ids, the smaller first. */
+function conversationOf(a: string, b: string): string {
+  const smaller = a.length !== b.length ? a.length < b.length : a < b;
+  return smaller ? `${a}-${b}` : `${b}-${a}`;
+}
+
+function createXSync(
+  cfg: AdapterConfig,
+  call: (req: Parameters<typeof callPlatform>[2]) => Promise<PlatformResponse>,
+  api: () => string,
+): { streams: SyncStream[]; inbox: Inbox; webhooks: Webhooks } {
+  const bearer = (tokens: TokenSet) => ({ authorization: `Bearer ${tokens.accessToken}` });
+  const user = (account: PublishAccount) => encodeURIComponent(account.externalId);
+
+  /**
+   * A since_id stream (timeline, mentions). Cursor: `since` (the newest id of the pass before),
+   * `next` (X's token for the page to read) and `newest` (the newest id of this pass). A pass ends
+   * without next_token, and the next one starts from its newest id.
+   */
+  function sinceIdStream(
+    name: string,
+    path: (account: PublishAccount) => string,
+    query: Record<string, string>,
+    page: (
+      body: Record<string, unknown>,
+      items: Record<string, unknown>[],
+      account: PublishAccount,
+    ) => Omit<StreamPage, 'cursor' | 'done'>,
+  ): SyncStream {
+    return {
+      name,
+      async fetch(tokens, account, cursor) {
+        const since = str(cursor?.since);
+        const next = str(cursor?.next);
+        const res = await call({
+          url: url(api(), path(account), { ...query, max_results: PAGE, since_id: since, pagination_token: next }),
+          headers: bearer(tokens),
+        });
+        const body = asRecord(res.body);
+        const items = Array.isArray(body.data) ? body.data.map(asRecord) : [];
+        const meta = asRecord(body.meta);
+        const newest = str(cursor?.newest) ?? str(meta.newest_id) ?? str(items[0]?.id);
+        const rows = page(body, items, account);
+        const token = str(meta.next_token);
+        if (token) return { ...rows, cursor: compact({ since, next: token, newest }), done: false };
+        return { ...rows, cursor: compact({ since: newest ?? since }), done: true };
+      },
+    };
+  }
+
+  const accountTotals: SyncStream = {
+    name: 'account_totals',
+    async fetch(tokens) {
+      const res = await call({
+        url: url(api(), '/2/users/me', { 'user.fields': 'public_metrics' }),
+        headers: bearer(tokens),
+      });
+      const counts = asRecord(asRecord(asRecord(res.body).data).public_metrics);
+      const metrics: MetricSample[] =
+        typeof counts.followers_count === 'number'
+          ? [{ objectKind: 'account', objectId: '', metric: 'followers', value: counts.followers_count }]
+          : [];
+      return { metrics, cursor: {}, done: true };
+    },
+  };
+
+  const media = sinceIdStream(
+    'media',
+    (account) => `/2/users/${user(account)}/tweets`,
+    // Replies are messages (our answers), not posts; reposts are someone else's post.
+    { exclude: 'replies,retweets', 'tweet.fields': 'created_at,public_metrics,attachments' },
+    (_body, items) => ({
+      media: items
+        .filter((t) => typeof t.id === 'string')
+        .map(
+          (t): SyncedMedia => ({
+            externalId: String(t.id),
+            publishedAt: new Date(String(t.created_at ?? '')),
+            mediaType: mediaTypeOf(t),
+            permalink: xPermalink(String(t.id)),
+          }),
+        ),
+      // The timeline carries the counters too: no second read for the posts it lists.
+      metrics: items.flatMap(postMetrics),
+    }),
+  );
+
+  const mediaMetrics = mediaMetricsStream(METRICS_BATCH, async (tokens, _account, ids) => {
+    const res = await call({
+      url: url(api(), '/2/tweets', { ids: ids.join(','), 'tweet.fields': 'public_metrics' }),
+      headers: bearer(tokens),
+    });
+    // Deleted posts come back in errors[], beside the ones found.
+    const data = asRecord(res.body).data;
+    return (Array.isArray(data) ? data.map(asRecord) : []).flatMap(postMetrics);
+  });
+
+  const mentions = sinceIdStream(
+    'mentions',
+    (account) => `/2/users/${user(account)}/mentions`,
+    {
+      'tweet.fields': 'created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets',
+      expansions: 'author_id',
+      'user.fields': 'name,username',
+    },
+    (body, items, account) => {
+      const names = userNames(body);
+      return {
+        messages: items.map((t) => tweetMessage(t, account.externalId, names)).filter((m): m is InboundMessage => !!m),
+      };
+    },
+  );
+
+  /**
+   * DM events have no since_id: newest first down to `mark`, the newest event id of the pass before
+   * (event ids are snowflakes, so a larger id is a later event); `next` is X's token inside a pass.
+   */
+  const dms: SyncStream = {
+    name: 'dms',
+    async fetch(tokens, account, cursor) {
+      const next = str(cursor?.next);
+      const res = await call({
+        url: url(api(), '/2/dm_events', {
+          event_types: 'MessageCreate',
+          max_results: PAGE,
+          pagination_token: next,
+          'dm_event.fields': 'id,text,event_type,created_at,dm_conversation_id,sender_id,participant_ids,attachments',
+          expansions: 'sender_id',
+          'user.fields': 'name,username',
+        }),
+        headers: bearer(tokens),
+      });
+      const body = asRecord(res.body);
+      const events = Array.isArray(body.data) ? body.data.map(asRecord) : [];
+      const token = str(asRecord(body.meta).next_token);
+      const { fresh, ...page } = watermarkPage(cursor, events, bySnowflake, token ? { next: token } : undefined);
+      const names = userNames(body);
+      const messages = fresh
+        .map((e) => dmMessage(e, account.externalId, names))
+        .filter((m): m is InboundMessage => !!m);
+      return { messages, ...page };
+    },
+  };
+
+  /** The account's replies to `tweetId` since `sinceMs` on its timeline, matched by text. */
+  async function findTweetReply(
+    tokens: TokenSet,
+    account: PublishAccount,
+    tweetId: string,
+    text: string,
+    sinceMs: number,
+  ): Promise<string | undefined> {
+    let token: string | undefined;
+    const wanted = comparableText(text);
+    for (let page = 0; page < FIND_PAGES; page++) {
+      const res = await call({
+        url: url(api(), `/2/users/${user(account)}/tweets`, {
+          max_results: PAGE,
+          start_time: xTime(sinceMs),
+          'tweet.fields': 'created_at,referenced_tweets',
+          pagination_token: token,
+        }),
+        headers: bearer(tokens),
+      });
+      const body = asRecord(res.body);
+      for (const tweet of Array.isArray(body.data) ? body.data.map(asRecord) : []) {
+        const refs = Array.isArray(tweet.referenced_tweets) ? tweet.referenced_tweets.map(asRecord) : [];
+        const answers = refs.some((r) => r.type === 'replied_to' && r.id === tweetId);
+        if (answers && comparableText(String(tweet.text ?? '')) === wanted) return str(tweet.id);
+      }
+      token = str(asRecord(body.meta).next_token);
+      if (!token) break;
+    }
+    return undefined;
+  }
+
+  /** The account's DMs to `participant` since `sinceMs`, newest first, matched by text. */
+  async function findDmReply(
+    tokens: TokenSet,
+    account: PublishAccount,
+    participant: string,
+    text: string,
+    sinceMs: number,
+  ): Promise<string | undefined> {
+    let token: string | undefined;
+    for (let page = 0; page < FIND_PAGES; page++) {
+      const res = await call({
+        url: url(api(), `/2/dm_conversations/with/${encodeURIComponent(participant)}/dm_events`, {
+          event_types: 'MessageCreate',
+          max_results: PAGE,
+          'dm_event.fields': 'id,text,created_at,sender_id',
+          pagination_token: token,
+        }),
+        headers: bearer(tokens),
+      });
+      const body = asRecord(res.body);
+      for (const event of Array.isArray(body.data) ? body.data.map(asRecord) : []) {
+        const at = Date.parse(String(event.created_at ?? ''));
+        // Newest first: past `since`, nothing older can be the reply.
+        if (at < sinceMs) return undefined;
+        if (event.sender_id === account.externalId && event.text === text) return str(event.id);
+      }
+      token = str(asRecord(body.meta).next_token);
+      if (!token) break;
+    }
+    return undefined;
+  }
+
+  const inbox: Inbox = {
+    replyKinds: ['comment', 'mention', 'dm'],
+    // Others' replies can only be hidden; a mention outside the account's conversations not even that.
+    moderation: ['hide', 'unhide'],
+
+    async reply(tokens, _account, target, text) {
+      if (target.threadKind === 'dm') {
+        const res = await call({
+          method: 'POST',
+          url: url(api(), `/2/dm_conversations/with/${encodeURIComponent(target.recipientExternalId)}/messages`),
+          headers: bearer(tokens),
+          json: { text },
+          write: true,
+        });
+        const id = str(asRecord(asRecord(res.body).data).dm_event_id);
+        if (!id) throw new PlatformError('x', 'outcome_unknown', 'x: the DM was accepted without an event id');
+        return { externalId: id };
+      }
+      const res = await call({
+        method: 'POST',
+        url: url(api(), '/2/tweets'),
+        headers: bearer(tokens),
+        json: { text, reply: { in_reply_to_tweet_id: target.messageExternalId } },
+        write: true,
+      });
+      const id = str(asRecord(asRecord(res.body).data).id);
+      if (!id) throw new PlatformError('x', 'outcome_unknown', 'x: the reply was accepted without an id');
+      return { externalId: id };
+    },
+
+    async findReply(tokens, account, target, text, since) {
+      const sinceMs = since.getTime() - X_VERIFY_SKEW_MS;
+      const id =
+        target.threadKind === 'dm'
+          ? await findDmReply(tokens, account, target.recipientExternalId, text, sinceMs)
+          : await findTweetReply(tokens, account, target.messageExternalId, text, sinceMs);
+      return id ? { found: true, externalId: id } : { found: false };
+    },
+
+    async moderate(tokens, _account, target, action) {
+      if (action === 'delete' || target.threadKind === 'dm') {
+        throw new PlatformError('x', 'permanent', `x: ${action} is not possible here; replies by others can be hidden`);
+      }
+      await call({
+        method: 'PUT',
+        url: url(api(), `/2/tweets/${encodeURIComponent(target.messageExternalId)}/hidden`),
+        headers: bearer(tokens),
+        json: { hidden: action === 'hide' },
+      });
+    },
+  };
+
+  return {
+    streams: [accountTotals, media, mediaMetrics, mentions, dms],
+    inbox,
+    webhooks: xWebhooks(cfg.clientSecret),
+  };
+}
+
+// Webhooks: the Account Activity API. X checks the endpoint with a CRC (crc_token → an HMAC of it
+// with the app's consumer secret), signs each delivery over its raw body, and sends v1.1 shapes:
+// tweet_create_events, tweet_delete_events and direct_message_events, for the user in for_user_id.
+
+const hmacBase64 = (secret: string, data: string | Buffer) =>
+  createHmac('sha256', secret).update(data).digest('base64');
+
+export function xWebhooks(clientSecret: string): Webhooks {
+  return {
+    handshake(query) {
+      const token = query.crc_token;
+      if (!token) return undefined;
+      return { status: 200, body: { response_token: `sha256=${hmacBase64(clientSecret, token)}` } };
+    },
+
+    verify(headers, rawBody) {
+      const raw = headers['x-twitter-webhooks-signature'];
+      const signature = Array.isArray(raw) ? raw[0] : raw;
+      if (!signature) return { ok: false, reason: 'x-twitter-webhooks-signature is missing' };
+      if (!clientSecret) return { ok: false, reason: 'no client secret to check the signature with' };
+      return sameSecret(signature, `sha256=${hmacBase64(clientSecret, rawBody)}`)
+        ? { ok: true }
+        : { ok: false, reason: 'the signature does not match the body' };
+    },
+
+    parse(body) {
+      const b = asRecord(body);
+      const forUser = str(b.for_user_id);
+      if (!forUser) return [];
+      const events: WebhookEvent[] = [];
+      for (const raw of Array.isArray(b.tweet_create_events) ? b.tweet_create_events : []) {
+        const t = asRecord(raw);
+        const id = str(t.id_str);
+        const author = asRecord(t.user);
+        const authorId = str(author.id_str) ?? '';
+        const parent = str(t.in_reply_to_status_id_str);
+        // The account's own posts come here too; only its replies are messages.
+        if (!id || (authorId === forUser && !parent)) continue;
+        const at = Number(t.timestamp_ms) || Date.parse(String(t.created_at ?? ''));
+        events.push({
+          accountExternalId: forUser,
+          dedupeKey: `x:tweet:${id}`,
+          message: {
+            externalId: id,
+            threadKind: parent && t.in_reply_to_user_id_str === forUser ? 'comment' : 'mention',
+            // v1.1 names no conversation root: the post answered stands in for it.
+            threadExternalId: parent ?? id,
+            ...(parent ? { parentExternalId: parent } : {}),
+            authorExternalId: authorId,
+            ...(str(author.name) ? { authorName: str(author.name) } : {}),
+            text: String(t.full_text ?? asRecord(t.extended_tweet).full_text ?? t.text ?? ''),
+            createdAt: new Date(at),
+            fromAccount: authorId === forUser,
+          },
+        });
+      }
+      for (const raw of Array.isArray(b.tweet_delete_events) ? b.tweet_delete_events : []) {
+        const id = str(asRecord(asRecord(raw).status).id);
+        if (id) events.push({ accountExternalId: forUser, dedupeKey: `x:delete:${id}`, removed: { externalId: id } });
+      }
+      const users = asRecord(b.users);
+      for (const raw of Array.isArray(b.direct_message_events) ? b.direct_message_events : []) {
+        const e = asRecord(raw);
+        const id = str(e.id);
+        const create = asRecord(e.message_create);
+        if (!id || e.type !== 'message_create') continue;
+        const sender = String(create.sender_id ?? '');
+        const recipient = String(asRecord(create.target).recipient_id ?? '');
+        events.push({
+          accountExternalId: forUser,
+          dedupeKey: `x:dm:${id}`,
+          message: {
+            externalId: id,
+            threadKind: 'dm',
+            threadExternalId: conversationOf(sender, recipient),
+            authorExternalId: sender,
+            ...(str(asRecord(users[sender]).name) ? { authorName: str(asRecord(users[sender]).name) } : {}),
+            text: String(asRecord(create.message_data).text ?? ''),
+            createdAt: new Date(Number(e.created_timestamp)),
+            fromAccount: sender === forUser,
+          },
+        });
+      }
+      return events;
     },
   };
 }

@@ -11,14 +11,36 @@ import {
   url,
 } from './http.ts';
 import { fetchMedia } from './media.ts';
+import {
+  addDays,
+  audienceSample,
+  byTime,
+  dailyCursor,
+  dailyPass,
+  dayOf,
+  FIND_PAGES,
+  FIND_SKEW_MS,
+  laterDay,
+  type Mark,
+  mediaMetricsStream,
+  str,
+  totalsStream,
+  watermarkPage,
+} from './sync.ts';
 import type {
   AdapterConfig,
+  InboundMessage,
+  Inbox,
+  MetricSample,
   PlatformAdapter,
   PublishAccount,
   PublishContent,
   PublishedPost,
   Publisher,
   PublishHandle,
+  StreamPage,
+  SyncContext,
+  SyncStream,
   TokenSet,
   Verdict,
 } from './types.ts';
@@ -28,6 +50,7 @@ const HOSTS = {
   accounts: 'https://accounts.google.com',
   oauth: 'https://oauth2.googleapis.com',
   api: 'https://www.googleapis.com',
+  analytics: 'https://youtubeanalytics.googleapis.com',
 };
 const SCOPES = [
   'https://www.googleapis.com/auth/youtube.readonly',
@@ -94,6 +117,7 @@ export function createYouTubeAdapter(cfg: AdapterConfig): PlatformAdapter {
     minRefreshAgeMs: 0,
     scopes: SCOPES,
     simulated: Boolean(cfg.baseUrl),
+    ...youtubeSync(call, host),
 
     authorizeUrl({ state, redirectUri, codeChallenge }) {
       return url(host('accounts'), '/o/oauth2/v2/auth', {
@@ -449,4 +473,345 @@ function youtubePublisher(
       return { waitMs: 0 };
     },
   };
+}
+
+// Sync (reference §1.3, §1.4): daily channel metrics from YouTube Analytics reports, current channel
+// totals and per-video counters from the Data API (1 unit a call), uploads from the uploads playlist
+// (newest first, down to the newest video of the pass before), and comment threads of the whole
+// channel (newest first, likewise). There are no DMs and no comment webhooks: the inbox is polled.
+// audience comes from Analytics reports too, over a moving window (its values move as days pass).
+
+/** Days of a report page (startIndex / maxResults paging). */
+const REPORT_PAGE = 30;
+const LIST_PAGE = 50;
+const COMMENT_PAGE = 100;
+const STATS_BATCH = 50;
+/** The audience window: the last 28 days, as YouTube Studio shows it. */
+const AUDIENCE_DAYS = 28;
+
+/** Analytics report columns under the shared metric names. */
+const REPORT_METRICS: Record<string, string> = {
+  views: 'views',
+  estimatedMinutesWatched: 'watch_minutes',
+  likes: 'likes',
+  comments: 'comments',
+  shares: 'shares',
+  subscribersGained: 'subscribers_gained',
+  subscribersLost: 'subscribers_lost',
+};
+
+const STATISTICS: Record<string, string> = { viewCount: 'views', likeCount: 'likes', commentCount: 'comments' };
+
+const list = (value: unknown) => (Array.isArray(value) ? value.map(asRecord) : []);
+/** Counts arrive as strings ("123"). */
+const count = (value: unknown): number | undefined => {
+  const n = typeof value === 'string' || typeof value === 'number' ? Number(value) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/** The uploads playlist: stored at connect (profile ids), else UC… → UU…. */
+export const uploadsPlaylist = (account: PublishAccount) =>
+  account.ids.uploadsPlaylist ?? `UU${account.externalId.replace(/^UC/, '')}`;
+
+function commentMessage(comment: Record<string, unknown>, channelId: string): InboundMessage | undefined {
+  const id = str(comment.id);
+  const snippet = asRecord(comment.snippet);
+  if (!id) return undefined;
+  const author = String(asRecord(snippet.authorChannelId).value ?? '');
+  const status = str(snippet.moderationStatus);
+  return {
+    externalId: id,
+    threadKind: 'comment',
+    threadExternalId: String(snippet.videoId ?? ''),
+    ...(str(snippet.parentId) ? { parentExternalId: str(snippet.parentId) } : {}),
+    authorExternalId: author,
+    ...(str(snippet.authorDisplayName) ? { authorName: str(snippet.authorDisplayName) } : {}),
+    text: String(snippet.textOriginal ?? snippet.textDisplay ?? ''),
+    createdAt: new Date(String(snippet.publishedAt ?? '')),
+    fromAccount: author === channelId,
+    ...(status && status !== 'published' ? { hidden: true } : {}),
+  };
+}
+
+/** A reply's id is its thread's id, a dot and its own part; replies go to the thread's top comment. */
+const topLevelOf = (commentId: string) => commentId.split('.')[0] ?? commentId;
+
+function youtubeSync(
+  call: (req: PlatformRequest) => Promise<PlatformResponse>,
+  host: (name: keyof typeof HOSTS) => string,
+): { streams: SyncStream[]; inbox: Inbox } {
+  const bearer = (tokens: TokenSet) => ({ authorization: `Bearer ${tokens.accessToken}` });
+  const api = (path: string, query: Record<string, string | undefined> = {}) => url(host('api'), path, query);
+
+  /** A daily pass (YouTube restates recent days) paged by startIndex; the cursor keeps it in a pass. */
+  const accountMetrics: SyncStream = {
+    name: 'account_metrics',
+    async fetch(tokens, _account, cursor, ctx) {
+      const pass = dailyPass(cursor, ctx);
+      const startIndex = pass.resumed && typeof cursor?.startIndex === 'number' ? cursor.startIndex : 1;
+      const res = await call({
+        url: url(host('analytics'), '/v2/reports', {
+          ids: 'channel==MINE',
+          startDate: pass.from,
+          endDate: pass.to,
+          metrics: Object.keys(REPORT_METRICS).join(','),
+          dimensions: 'day',
+          sort: 'day',
+          startIndex: String(startIndex),
+          maxResults: String(REPORT_PAGE),
+        }),
+        headers: bearer(tokens),
+      });
+      const body = asRecord(res.body);
+      const columns = list(body.columnHeaders).map((h) => String(h.name ?? ''));
+      const rows = Array.isArray(body.rows) ? (body.rows as unknown[][]) : [];
+      const metrics: MetricSample[] = [];
+      let last = pass.last;
+      for (const row of rows) {
+        const day = String(row[columns.indexOf('day')] ?? '');
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) continue;
+        last = laterDay(last, day);
+        columns.forEach((name, i) => {
+          const metric = REPORT_METRICS[name];
+          const value = count(row[i]);
+          if (metric && value !== undefined) metrics.push({ objectKind: 'account', objectId: '', metric, day, value });
+        });
+      }
+      const more = rows.length === REPORT_PAGE;
+      return { metrics, ...dailyCursor(pass, last, more ? { startIndex: startIndex + rows.length } : undefined) };
+    },
+  };
+
+  const accountTotals: SyncStream = {
+    name: 'account_totals',
+    async fetch(tokens) {
+      const res = await call({
+        url: api('/youtube/v3/channels', { part: 'statistics', mine: 'true' }),
+        headers: bearer(tokens),
+      });
+      const stats = asRecord(list(asRecord(res.body).items)[0]?.statistics);
+      const metrics: MetricSample[] = [];
+      const add = (metric: string, value: number | undefined) => {
+        if (value !== undefined) metrics.push({ objectKind: 'account', objectId: '', metric, value });
+      };
+      // A hidden subscriber count is reported rounded, or not at all: not worth storing.
+      if (stats.hiddenSubscriberCount !== true) add('followers', count(stats.subscriberCount));
+      add('views', count(stats.viewCount));
+      add('video_count', count(stats.videoCount));
+      return { metrics, cursor: {}, done: true };
+    },
+  };
+
+  /** Rows of an Analytics report over the audience window, by column name. */
+  async function report(tokens: TokenSet, ctx: SyncContext, dimensions: string, metrics: string) {
+    const endDate = dayOf(ctx.now.getTime());
+    const res = await call({
+      url: url(host('analytics'), '/v2/reports', {
+        ids: 'channel==MINE',
+        startDate: addDays(endDate, 1 - AUDIENCE_DAYS),
+        endDate,
+        metrics,
+        dimensions,
+      }),
+      headers: bearer(tokens),
+    });
+    const body = asRecord(res.body);
+    const columns = list(body.columnHeaders).map((h) => String(h.name ?? ''));
+    const rows = Array.isArray(body.rows) ? (body.rows as unknown[][]) : [];
+    return rows.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i]])));
+  }
+
+  /** Viewers by age group and gender (percentages only) and views by country, over the last 28 days. */
+  const audience = totalsStream('audience', async (tokens, _account, ctx) => {
+    const metrics: MetricSample[] = [];
+    for (const row of await report(tokens, ctx, 'ageGroup,gender', 'viewerPercentage')) {
+      const age = str(row.ageGroup);
+      const gender = str(row.gender);
+      const pct = count(row.viewerPercentage);
+      // age18-24 … age65-: the buckets Instagram and Threads name 18-24 … 65+.
+      const bucket = age?.replace(/^age/, '').replace(/-$/, '+');
+      if (bucket && gender && pct !== undefined) {
+        metrics.push(audienceSample('age_gender', `${bucket}.${gender}`, pct, 'pct'));
+      }
+    }
+    for (const row of await report(tokens, ctx, 'country', 'views')) {
+      const country = str(row.country);
+      const views = count(row.views);
+      if (country && views !== undefined) metrics.push(audienceSample('country', country, views));
+    }
+    return metrics;
+  });
+
+  /**
+   * A Data API list read newest first, down to the newest item of the pass before (there is no
+   * since filter); `page` is the pageToken inside a pass.
+   */
+  function newestFirst<T extends Mark>(
+    name: string,
+    list: (account: PublishAccount, pageToken: string | undefined) => string,
+    items: (body: Record<string, unknown>) => T[],
+    rows: (fresh: T[], account: PublishAccount) => Omit<StreamPage, 'cursor' | 'done'>,
+  ): SyncStream {
+    return {
+      name,
+      async fetch(tokens, account, cursor) {
+        const res = await call({ url: list(account, str(cursor?.page)), headers: bearer(tokens) });
+        const body = asRecord(res.body);
+        const next = str(body.nextPageToken);
+        const { fresh, ...page } = watermarkPage(cursor, items(body), byTime, next ? { page: next } : undefined);
+        return { ...rows(fresh, account), ...page };
+      },
+    };
+  }
+
+  /** The uploads playlist. */
+  const media = newestFirst(
+    'media',
+    (account, pageToken) =>
+      api('/youtube/v3/playlistItems', {
+        part: 'snippet,contentDetails',
+        playlistId: uploadsPlaylist(account),
+        maxResults: String(LIST_PAGE),
+        pageToken,
+      }),
+    (body) =>
+      list(body.items).map((item) => {
+        const details = asRecord(item.contentDetails);
+        const id = String(details.videoId ?? asRecord(asRecord(item.snippet).resourceId).videoId ?? '');
+        return { id, at: Date.parse(String(details.videoPublishedAt ?? asRecord(item.snippet).publishedAt ?? '')) };
+      }),
+    (fresh) => ({
+      media: fresh
+        .filter((v) => v.id)
+        .map((v) => ({
+          externalId: v.id,
+          publishedAt: new Date(v.at),
+          mediaType: 'video',
+          permalink: youtubeWatchUrl(v.id),
+        })),
+    }),
+  );
+
+  /** Lifetime counters of the known videos, 50 ids a call. */
+  const mediaMetrics = mediaMetricsStream(STATS_BATCH, async (tokens, _account, ids) => {
+    const res = await call({
+      url: api('/youtube/v3/videos', { part: 'statistics', id: ids.join(',') }),
+      headers: bearer(tokens),
+    });
+    const metrics: MetricSample[] = [];
+    for (const video of list(asRecord(res.body).items)) {
+      const stats = asRecord(video.statistics);
+      for (const [field, metric] of Object.entries(STATISTICS)) {
+        const value = count(stats[field]);
+        if (typeof video.id === 'string' && value !== undefined) {
+          metrics.push({ objectKind: 'media', objectId: video.id, metric, value });
+        }
+      }
+    }
+    return metrics;
+  });
+
+  /**
+   * Every comment thread of the channel, by its top-level comment. Replies come inside their thread
+   * (up to five; newer replies on older threads are not seen again here).
+   */
+  const comments = newestFirst(
+    'comments',
+    (account, pageToken) =>
+      api('/youtube/v3/commentThreads', {
+        part: 'snippet,replies',
+        allThreadsRelatedToChannelId: account.externalId,
+        order: 'time',
+        maxResults: String(COMMENT_PAGE),
+        textFormat: 'plainText',
+        pageToken,
+      }),
+    (body) =>
+      list(body.items).map((thread) => {
+        const top = asRecord(asRecord(thread.snippet).topLevelComment);
+        return {
+          id: String(top.id ?? thread.id ?? ''),
+          at: Date.parse(String(asRecord(top.snippet).publishedAt ?? '')),
+          comments: [top, ...list(asRecord(thread.replies).comments)],
+        };
+      }),
+    (fresh, account) => ({
+      messages: fresh
+        .flatMap((t) => t.comments)
+        .map((c) => commentMessage(c, account.externalId))
+        .filter((m): m is InboundMessage => !!m),
+    }),
+  );
+
+  const inbox: Inbox = {
+    replyKinds: ['comment'],
+    moderation: ['hide', 'unhide', 'delete'],
+
+    // comments.insert (50 units) under the thread's top-level comment.
+    async reply(tokens, _account, target, replyText) {
+      const res = await call({
+        method: 'POST',
+        url: api('/youtube/v3/comments', { part: 'snippet' }),
+        headers: bearer(tokens),
+        json: { snippet: { parentId: topLevelOf(target.messageExternalId), textOriginal: replyText } },
+        write: true,
+      });
+      const id = str(asRecord(res.body).id);
+      if (!id) throw new PlatformError('youtube', 'outcome_unknown', 'youtube: the reply was accepted without an id');
+      return { externalId: id };
+    },
+
+    // The thread's replies (comments.list?parentId): one by the channel with this text since `since`.
+    async findReply(tokens, account, target, replyText, since) {
+      const floor = since.getTime() - FIND_SKEW_MS;
+      let pageToken: string | undefined;
+      for (let page = 0; page < FIND_PAGES; page++) {
+        const res = await call({
+          url: api('/youtube/v3/comments', {
+            part: 'snippet',
+            parentId: topLevelOf(target.messageExternalId),
+            maxResults: '100',
+            textFormat: 'plainText',
+            pageToken,
+          }),
+          headers: bearer(tokens),
+        });
+        const body = asRecord(res.body);
+        for (const comment of list(body.items)) {
+          const m = commentMessage(comment, account.externalId);
+          if (m?.fromAccount && m.text === replyText && m.createdAt.getTime() >= floor) {
+            return { found: true, externalId: m.externalId };
+          }
+        }
+        pageToken = str(body.nextPageToken);
+        if (!pageToken) break;
+      }
+      return { found: false };
+    },
+
+    async moderate(tokens, _account, target, action) {
+      const id = target.messageExternalId;
+      if (action === 'delete') {
+        try {
+          await call({ method: 'DELETE', url: api('/youtube/v3/comments', { id }), headers: bearer(tokens) });
+        } catch (err) {
+          // Gone already (an earlier delete whose answer was lost): what was asked for holds.
+          if (err instanceof PlatformError && err.status === 404) return;
+          throw err;
+        }
+        return;
+      }
+      // heldForReview hides and can be undone; rejected would also hide the comment's replies.
+      await call({
+        method: 'POST',
+        url: api('/youtube/v3/comments/setModerationStatus', {
+          id,
+          moderationStatus: action === 'hide' ? 'heldForReview' : 'published',
+        }),
+        headers: bearer(tokens),
+      });
+    },
+  };
+
+  return { streams: [accountMetrics, accountTotals, audience, media, mediaMetrics, comments], inbox };
 }

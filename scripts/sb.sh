@@ -3,6 +3,7 @@
 # from the npm registry into .tools/node when the system Node is older), installs dependencies when
 # package-lock.json changed, then runs the command:
 #   sb.sh start | test [vitest args] | node FILE [args] | exec BIN [args]
+# `start` and `test` also make sure the media tools (ffmpeg, poppler-utils) are installed.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS="$ROOT/.tools"
@@ -44,8 +45,25 @@ if [ ! -f node_modules/.sb-lock ] || [ "$(cat node_modules/.sb-lock)" != "$lock_
   sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.sb-lock
 fi
 
+# The media pipeline's tools come from Debian packages (nothing is downloaded from elsewhere).
+ensure_media_tools() {
+  missing=""
+  { command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || missing="$missing ffmpeg"
+  { command -v pdftoppm && command -v pdftotext && command -v pdfinfo; } >/dev/null 2>&1 || missing="$missing poppler-utils"
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "switchboard: installing$missing from Debian packages for the media pipeline" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "switchboard: the media pipeline needs$missing; install it (sudo apt-get install$missing) and run again" >&2
+    exit 1
+  fi
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
+case "$cmd" in start|test) ensure_media_tools ;; esac
 case "$cmd" in
   start) exec node scripts/start.ts "$@" ;;
   test)

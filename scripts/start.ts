@@ -14,6 +14,11 @@ import { buildWorkflowBundle } from '../workers/build-bundle.ts';
 
 const log = (msg: string) => console.log(`[switchboard] ${msg}`);
 const env = { ...process.env };
+// Like the platforms, OpenAI (sentiment, transcripts, embeddings) defaults to its simulator when no key is configured.
+if (!env.OPENAI_API_KEY) {
+  env.OPENAI_API_KEY = 'sk-simulator';
+  env.OPENAI_BASE_URL = `${(env.SIMULATOR_URL || loadConfig(env).simulatorUrl).replace(/\/$/, '')}/openai/v1`;
+}
 const config = loadConfig(env);
 mkdirSync(config.dataDir, { recursive: true });
 const logDir = path.join(config.dataDir, 'logs');

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { ContentStore } from './content.ts';
 
 // The machinery every platform simulator shares: an injectable clock, accounts, authorization codes,
 // grants and tokens with per-platform lifetimes, fault injection, rate windows, and a log of every
@@ -77,6 +78,16 @@ export interface TokenPolicy {
   codeTtlS: number;
 }
 
+/** Services reached with a fixed key rather than OAuth (OpenAI, S3): tokens that never expire. */
+export const KEY_ONLY_POLICY: TokenPolicy = {
+  accessTtlS: null,
+  refreshTtlS: null,
+  rotate: false,
+  refreshExtends: false,
+  minRefreshAgeS: 0,
+  codeTtlS: 600,
+};
+
 export interface Grant {
   id: string;
   accountId: string;
@@ -132,6 +143,8 @@ export interface Fault {
   status?: number;
   retryAfterS?: number;
   delayMs?: number;
+  /** Calls of the route let through before the fault starts. */
+  after?: number;
 }
 
 export interface CallRecord {
@@ -233,6 +246,12 @@ export class PlatformSim {
   jobFailures: JobFailure[] = [];
   /** Platform-specific limits the admin API can change (daily units, publish caps, …). */
   knobs: Record<string, number> = {};
+  /** Posts, daily metrics and messages (simulators/content.ts). */
+  readonly content = new ContentStore();
+  /** How this platform shapes ids of posts and messages; a platform module may replace it. */
+  contentId: () => string = () => randomUUID();
+  /** The platform's webhook delivery for a new message (Meta entry/changes, X events, …), where it sends one. */
+  webhookFor?: (message: import('./content.ts').SimMessage) => unknown;
   /** Who consents on the next authorize request, and what they grant. */
   nextConsent: { accountId?: string; scopes?: string[]; deny?: boolean } | undefined;
   private seq = 0;
@@ -257,6 +276,7 @@ export class PlatformSim {
     this.jobs.clear();
     this.jobFailures = [];
     this.nextConsent = undefined;
+    this.content.reset();
   }
 
   route(method: string, path: string | RegExp, name: string, handler: Handler, opts: { write?: boolean } = {}): void {
@@ -484,6 +504,11 @@ export class PlatformSim {
   takeFault(route: string): Fault | undefined {
     const fault = this.faults.find((f) => (f.route === route || f.route === '*') && f.remaining > 0);
     if (!fault) return undefined;
+    // `after`: let that many calls through first (a throttle in the middle of a paged read).
+    if (fault.after) {
+      fault.after--;
+      return undefined;
+    }
     fault.remaining--;
     this.faults = this.faults.filter((f) => f.remaining > 0);
     return fault;

@@ -6,10 +6,12 @@ import { createFacebookSim } from './platforms/facebook.ts';
 import { createGoogleSim } from './platforms/google.ts';
 import { createInstagramSim } from './platforms/instagram.ts';
 import { createLinkedInSim } from './platforms/linkedin.ts';
+import { createOpenAISim } from './platforms/openai.ts';
 import { createThreadsSim } from './platforms/threads.ts';
 import { createTikTokSim } from './platforms/tiktok.ts';
 import { createWhatsAppSim } from './platforms/whatsapp.ts';
 import { createXSim } from './platforms/x.ts';
+import { createS3Sim } from './s3.ts';
 import { emitWebhooks, type WebhookRequest } from './webhooks.ts';
 
 // One HTTP server for every simulated platform: /<platform>/… speaks that platform's real paths and
@@ -35,6 +37,10 @@ const FACTORIES = {
   x: createXSim,
   threads: createThreadsSim,
   whatsapp: createWhatsAppSim,
+  /** OpenAI (sentiment, embeddings, transcription); not a social platform. */
+  openai: createOpenAISim,
+  /** S3-compatible object storage (the `s3` storage driver); not a social platform either. */
+  s3: createS3Sim,
 } satisfies Record<string, (clock: Clock) => { sim: PlatformSim; seed(): void }>;
 
 const FAULT_KINDS: FaultKind[] = ['http', 'throttle', 'drop', 'delay', 'drop_after', 'error_after'];
@@ -48,8 +54,11 @@ const readBody = async (req: IncomingMessage) => (await readBytes(req)).toString
 
 function send(res: ServerResponse, reply: SimReply, clock: Clock): void {
   const headers: Record<string, string> = { date: new Date(clock.now()).toUTCString(), ...reply.headers };
-  let body = '';
-  if (typeof reply.body === 'string') {
+  let body: string | Uint8Array = '';
+  if (reply.body instanceof Uint8Array) {
+    body = reply.body;
+    headers['content-type'] ??= 'application/octet-stream';
+  } else if (typeof reply.body === 'string') {
     body = reply.body;
     headers['content-type'] ??= 'text/plain; charset=utf-8';
   } else if (reply.body !== undefined) {
@@ -238,6 +247,7 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
           route: typeof body.route === 'string' ? body.route : '*',
           kind,
           remaining: Number(body.count ?? 1),
+          after: body.after === undefined ? undefined : Number(body.after),
           status: body.status as number | undefined,
           retryAfterS: body.retryAfterS as number | undefined,
           delayMs: body.delayMs as number | undefined,
@@ -285,6 +295,44 @@ export async function startSimulator(opts: { port?: number; host?: string } = {}
       }
       case 'GET tokens':
         return ok([...sim.tokens.values()].map((t) => ({ ...t, usable: sim.check(t.value, t.kind).ok })));
+      case 'GET content':
+        return ok({ posts: sim.content.posts, messages: sim.content.messages });
+      case 'POST content/seed': {
+        if (typeof body.accountId !== 'string') return bad('accountId is required');
+        // A platform may give the ids its own shape (numeric, URNs); the store defaults to UUIDs.
+        return ok(sim.content.seed(clock.now(), body as never, sim.contentId));
+      }
+      case 'POST content/bump': {
+        if (typeof body.metric !== 'string' || typeof body.by !== 'number') return bad('metric and by are required');
+        if (!sim.content.bump(body as never)) return bad('unknown post or account');
+        return ok();
+      }
+      case 'POST content/messages': {
+        if (typeof body.accountId !== 'string' || typeof body.threadId !== 'string' || typeof body.text !== 'string')
+          return bad('accountId, threadId and text are required');
+        const message = sim.content.addMessage(
+          sim.content.message({
+            id: typeof body.id === 'string' ? body.id : sim.contentId(),
+            kind: 'comment',
+            authorId: 'fan',
+            authorName: 'Fan',
+            createdAt: clock.now(),
+            ...(body as object),
+          } as never),
+        );
+        // deliverTo: also send the platform's signed webhook for it (duplicated or delayed on request).
+        if (typeof body.deliverTo === 'string') {
+          if (!sim.webhookFor) return bad(`${sim.id} sends no inbox webhooks`);
+          const delivery = await emitWebhooks(sim, {
+            platform: sim.id,
+            url: body.deliverTo,
+            events: [sim.webhookFor(message)],
+            duplicate: body.duplicate as number | undefined,
+          });
+          return ok({ ...message, delivery });
+        }
+        return ok(message);
+      }
       case 'GET calls': {
         const route = u.searchParams.get('route');
         return ok(sim.calls.filter((c) => !route || c.route === route));

@@ -2,14 +2,16 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { type ActivityDeps, createCoreActivities } from '../activities/index.ts';
+import { createMediaActivities } from '../activities/media.ts';
 import { buildApp } from '../api/app.ts';
 import { closeORM, initORM } from '../db/orm.ts';
 import { type Config, loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { lazyClient } from '../lib/temporal.ts';
+import { type Simulator, startSimulator } from '../simulators/server.ts';
 
 /** Environment for a test's own system: the shared test database and dev server, its own task queue. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
@@ -19,12 +21,24 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     TEMPORAL_NAMESPACE: inject('namespace'),
     WORKFLOW_BUNDLE_PATH: inject('bundlePath'),
     TASK_QUEUE_CORE: `core-test-${randomUUID()}`,
+    TASK_QUEUE_MEDIA: `media-test-${randomUUID()}`,
     BCRYPT_COST: '10',
     // Schedules would start work on this file's task queue after its worker is gone.
     WORKER_SCHEDULES: 'off',
     LOG_LEVEL: 'warn',
+    ...openAITestEnv(overrides.SIMULATOR_URL),
     ...overrides,
   };
+}
+
+/**
+ * OpenAI only ever at the test's own simulator (any key works there), never a developer's real
+ * key from the environment; without a simulator there is no key and OpenAI features are off.
+ */
+export function openAITestEnv(simulatorUrl: string | undefined): Record<string, string> {
+  return simulatorUrl
+    ? { OPENAI_API_KEY: 'sk-sim-test', OPENAI_BASE_URL: `${simulatorUrl.replace(/\/$/, '')}/openai/v1` }
+    : { OPENAI_API_KEY: '', OPENAI_BASE_URL: '' };
 }
 
 export interface TestSystem {
@@ -33,6 +47,8 @@ export interface TestSystem {
   app: FastifyInstance;
   /** Runs a real core worker (real activities, prebuilt bundle) on this system's task queue. */
   startWorker(activityOverrides?: Partial<ActivityDeps>): Promise<() => Promise<void>>;
+  /** Runs a real media worker (activities only, bounded concurrency) on this system's media task queue. */
+  startMediaWorker(activityOverrides?: Partial<ActivityDeps>): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -53,31 +69,42 @@ export async function createTestSystem(overrides: Record<string, string> = {}): 
   await app.ready();
   const stops: (() => Promise<void>)[] = [];
 
+  async function runTestWorker(options: Omit<WorkerOptions, 'connection' | 'namespace'>) {
+    const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      namespace: config.temporal.namespace,
+      ...options,
+    });
+    const running = worker.run();
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+    };
+    stops.push(stop);
+    return stop;
+  }
+
   return {
     config,
     orm,
     app,
-    async startWorker(activityOverrides: Partial<ActivityDeps> = {}) {
-      const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-      const worker = await Worker.create({
-        connection: nativeConnection,
-        namespace: config.temporal.namespace,
+    startWorker: (activityOverrides: Partial<ActivityDeps> = {}) =>
+      runTestWorker({
         taskQueue: config.taskQueues.core,
         workflowBundle: { codePath: config.workflowBundlePath },
         activities: createCoreActivities({ orm, config, ...activityOverrides }),
-      });
-      const running = worker.run();
-      let stopped = false;
-      const stop = async () => {
-        if (stopped) return;
-        stopped = true;
-        worker.shutdown();
-        await running;
-        await nativeConnection.close();
-      };
-      stops.push(stop);
-      return stop;
-    },
+      }),
+    startMediaWorker: (activityOverrides: Partial<ActivityDeps> = {}) =>
+      runTestWorker({
+        taskQueue: config.taskQueues.media,
+        activities: createMediaActivities({ orm, config, ...activityOverrides }),
+        maxConcurrentActivityTaskExecutions: config.media.cpuConcurrency,
+      }),
     async close() {
       for (const stop of stops) await stop();
       await app.close();
@@ -91,6 +118,25 @@ export const uniqueEmail = (label = 'user') => `${label}-${randomUUID().slice(0,
 export const PASSWORD = 'correct horse battery staple';
 
 /** Signs up a fresh account; returns its id, e-mail and session token. */
+/**
+ * A test file's simulators and test system, with one worker running on the system's task queue:
+ * set up before the file's tests and closed after them. Read the fields inside tests.
+ */
+export function simulatedSystem(): { sim: Simulator; sys: TestSystem; client: import('@temporalio/client').Client } {
+  const t = {} as ReturnType<typeof simulatedSystem>;
+  beforeAll(async () => {
+    t.sim = await startSimulator();
+    t.sys = await createTestSystem({ SIMULATOR_URL: t.sim.url });
+    await t.sys.startWorker();
+    t.client = lazyClient(t.sys.config).client;
+  }, 60_000);
+  afterAll(async () => {
+    await t.sys?.close();
+    await t.sim?.close();
+  });
+  return t;
+}
+
 export async function signUp(app: FastifyInstance, label = 'user', ip = '127.0.0.1') {
   const email = uniqueEmail(label);
   const res = await app.inject({
@@ -148,8 +194,8 @@ export function sendInvitation(app: FastifyInstance, token: string, workspaceId:
 }
 
 /** Runs the real worker entrypoint as its own process (so tests can kill it like a crash would). */
-export function spawnWorker(env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'workers', 'core.ts')], {
+export function spawnWorker(env: Record<string, string>, kind: 'core' | 'media' = 'core') {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'workers', `${kind}.ts`)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

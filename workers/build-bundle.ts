@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
+import { PROJECT_ROOT, workflowBundlePath } from '../lib/config.ts';
 
 /** Bundles every workflow once, ahead of time; workers load the file instead of bundling at start. */
 export async function buildWorkflowBundle(outPath: string): Promise<string> {
@@ -15,6 +15,6 @@ export async function buildWorkflowBundle(outPath: string): Promise<string> {
 }
 
 if (import.meta.main) {
-  const out = await buildWorkflowBundle(loadConfig().workflowBundlePath);
+  const out = await buildWorkflowBundle(workflowBundlePath());
   console.log(`workflow bundle written to ${path.relative(process.cwd(), out)}`);
 }

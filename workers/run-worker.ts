@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { MikroORM } from '@mikro-orm/core';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  type LogLevel,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import pino from 'pino';
 import { initORM } from '../db/orm.ts';
 import type { TaskQueueKind } from '../domain/task-queues.ts';
@@ -13,6 +20,9 @@ import { ensureTemporalSetup, withBackoff } from '../lib/temporal.ts';
 export interface WorkerSpec {
   kind: TaskQueueKind;
   activities: (deps: { orm: MikroORM; config: Config }) => object;
+  /** false: an activity-only worker (no workflow bundle needed). */
+  workflows?: boolean;
+  options?: (config: Config) => Partial<WorkerOptions>;
 }
 
 /**
@@ -33,7 +43,8 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     });
   }
   try {
-    if (!existsSync(config.workflowBundlePath)) {
+    const workflows = spec.workflows !== false;
+    if (workflows && !existsSync(config.workflowBundlePath)) {
       throw new Error(`no workflow bundle at ${config.workflowBundlePath}; build it with \`npm run bundle\``);
     }
     const metricsHost = config.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';
@@ -65,14 +76,19 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       const schedules = await ensureRetentionSchedules(client, config);
       log.info(schedules, 'retention schedules ensured (retention/<policy>, see domain/retention.ts)');
       log.info({ reconciler: await ensureReconcilerSchedule(client, config) }, 'publish-reconciler schedule ensured');
+      log.info(
+        { reconciler: await ensureReconcilerSchedule(client, config, { which: 'sync' }) },
+        'sync-reconciler schedule ensured',
+      );
     }
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.taskQueues[spec.kind],
-      workflowBundle: { codePath: config.workflowBundlePath },
+      ...(workflows ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
       activities: spec.activities({ orm, config }),
       shutdownGraceTime: '20 seconds',
+      ...spec.options?.(config),
     });
     log.info({ taskQueue: config.taskQueues[spec.kind] }, 'worker polling');
     try {

@@ -4,10 +4,12 @@ import {
   ApplicationFailure,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   startChild,
 } from '@temporalio/workflow';
 import type { ConnectionActivities } from '../activities/connections.ts';
+import type { SyncActivities } from '../activities/sync.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 import { Platform, ProcessKind, ProcessState, WorkspaceId } from '../domain/search-attributes.ts';
 import {
@@ -23,6 +25,11 @@ const acts = proxyActivities<ConnectionActivities>({
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+});
+
+const syncActs = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
 /**
@@ -75,6 +82,15 @@ export async function connectWorkflow(input: ConnectInput): Promise<ConnectResul
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     // A reconnect: the running connection workflow picks up the new tokens.
     await getExternalWorkflowHandle(workflowId).signal(reconnectedSignal);
+  }
+  // Analytics and inbox start syncing at once (the sync reconciler would start them within minutes).
+  if (patched('sync-after-connect')) {
+    try {
+      await syncActs.kickSync({ connectionId });
+    } catch (err) {
+      // The connection stands either way; the sync reconciler starts the sync later.
+      if (!(err instanceof ActivityFailure)) throw err;
+    }
   }
   return { ok: true, connectionId, reconnected };
 }

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { defaultPolicy } from '../../domain/policy.ts';
+import { TASK_QUEUE_KINDS, TASK_QUEUE_POLLS } from '../../domain/task-queues.ts';
 import { READY_CHECK_TIMEOUT_MS } from '../../lib/config.ts';
 import { checkPollers } from '../../lib/temporal.ts';
 
@@ -60,7 +61,7 @@ export const healthPlugin = fp(async (app) => {
         const pollers = await checkPollers(
           connection,
           config.temporal.namespace,
-          Object.values(config.taskQueues),
+          TASK_QUEUE_KINDS.map((kind) => ({ queue: config.taskQueues[kind], types: TASK_QUEUE_POLLS[kind] })),
           defaultPolicy.workerPollerFreshMs,
           READY_CHECK_TIMEOUT_MS,
         );

@@ -7,7 +7,6 @@ import { audit } from '../../lib/audit.ts';
 import { sha256 } from '../../lib/secrets.ts';
 import { encryptSecret } from '../../lib/vault.ts';
 import { pkceChallenge } from '../../platforms/http.ts';
-import { createAdapters } from '../../platforms/index.ts';
 import { PLATFORMS, type PlatformId } from '../../platforms/types.ts';
 import {
   connectionInput,
@@ -69,7 +68,7 @@ const badState = (message: string) => new AppError(400, 'INVALID_STATE', message
 
 export const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { orm, temporal, config } = app.deps;
-  const adapters = createAdapters(config.platforms);
+  const { adapters } = app;
   const tags = ['connections'];
   const taskQueue = config.taskQueues.core;
   const errors = { ...commonErrors, 403: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse };

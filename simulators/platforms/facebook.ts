@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { SimMessage, SimPost } from '../content.ts';
 import {
   type Clock,
   type Grant,
@@ -8,16 +10,32 @@ import {
   type SimRequest,
 } from '../core.ts';
 import {
+  accountInsights,
+  addContentPost,
   authError,
   authorizeRoute,
+  conversationMessages,
+  conversationsPage,
+  counter,
+  dailyValues,
+  dmDelivery,
+  graphPage,
   graphPath,
+  insight,
   longLived,
   type MetaProblem,
+  metaDelivery,
   metaError,
+  moderateMessage,
   ok,
   pick,
+  postInsights,
   redeem,
+  replyToComment,
+  required,
+  sendDm,
   serverError,
+  setHidden,
   throttle,
   tokenReply,
   unsupported,
@@ -27,6 +45,32 @@ import {
 // fb_exchange_token → 60-day user token, /me with its Pages and their never-expiring Page tokens,
 // DELETE /{user-id}/permissions), and Page publishing: /feed, /photos + attached_media, Reels through
 // rupload.facebook.com (start → upload → finish → status), published_posts as the truth signal.
+
+/** Page metrics of GET /{page-id}/insights (period=day); the impressions and fans families are gone. */
+const PAGE_METRICS = [
+  'page_media_view',
+  'page_total_media_view_unique',
+  'page_post_engagements',
+  'page_follows',
+  'page_daily_follows',
+  'page_daily_unfollows_unique',
+  'page_views_total',
+  'page_video_views',
+];
+/** Lifetime metrics of GET /{post-id}/insights. */
+const POST_METRICS = [
+  'post_media_view',
+  'post_total_media_view_unique',
+  'post_clicks',
+  'post_reactions_by_type_total',
+  'post_activity_by_action_type',
+  'post_video_views',
+];
+/** Graph refuses a Page insights window longer than this. */
+const MAX_INSIGHTS_DAYS = 93;
+
+/** Only the non-zero entries, the way breakdown metrics are reported. */
+const nonZero = (values: Record<string, number>) => Object.fromEntries(Object.entries(values).filter(([, v]) => v));
 
 /** Longest Page post message Graph accepts. */
 const MAX_MESSAGE = 63_206;
@@ -183,6 +227,13 @@ export function createFacebookSim(clock: Clock) {
     tasks: ['ADVERTISE', 'ANALYZE', 'CREATE_CONTENT', 'MESSAGING', 'MODERATE', 'MANAGE'],
   });
 
+  // The content store is keyed by the simulator account (as every platform's is); Graph speaks of
+  // the Page. These translate between the two.
+  /** The content key of a Page. */
+  const keyOf = (pageId: string) => [...sim.accounts.values()].find((a) => a.extra?.pageId === pageId)?.id ?? pageId;
+  /** The Page of a content key. */
+  const pageOf = (key: string) => sim.accounts.get(key)?.extra?.pageId ?? key;
+
   /**
    * Page-scoped calls: the token must be alive, the Page must be its account's, and it must be the
    * Page token (writes also need pages_manage_posts). `objectId` names what the refusal mentions.
@@ -227,8 +278,66 @@ export function createFacebookSim(clock: Clock) {
   function addPost(p: Omit<PagePost, 'id' | 'createdAt' | 'seq'>): PagePost {
     const post: PagePost = { ...p, id: `${p.pageId}_${numericId(16)}`, createdAt: clock.now(), seq: sim.nextSeq() };
     posts.set(post.id, post);
+    // Sync reads posts from the content store; the listing still shows a reel only once it is done.
+    addContentPost(sim, {
+      id: post.id,
+      accountId: keyOf(p.pageId),
+      createdAt: post.createdAt,
+      text: p.message ?? '',
+      mediaType: p.kind === 'reel' ? 'VIDEO' : p.kind === 'photo' || p.media.length ? 'PHOTO' : 'STATUS',
+      counters: {},
+    });
     return post;
   }
+
+  /** A post seeded into the content store, as Graph shows a Page post. */
+  function seededFields(p: SimPost): Record<string, unknown> {
+    const [, local] = p.id.split('_');
+    return {
+      id: p.id,
+      message: p.text || undefined,
+      created_time: graphTime(p.createdAt),
+      updated_time: graphTime(p.createdAt),
+      permalink_url: `https://www.facebook.com/${pageOf(p.accountId)}/posts/${local ?? p.id}`,
+      status_type: p.mediaType === 'VIDEO' ? 'added_video' : 'mobile_status_update',
+      is_published: true,
+    };
+  }
+
+  /** A live post of the Page: published here (a reel once processed) or seeded; its Graph fields. */
+  function pagePost(id: string): { pageId: string; fields: () => Record<string, unknown> } | undefined {
+    const post = posts.get(id);
+    if (post) return visible(post) ? { pageId: post.pageId, fields: () => postFields(post) } : undefined;
+    const seeded = sim.content.post(id);
+    return seeded ? { pageId: pageOf(seeded.accountId), fields: () => seededFields(seeded) } : undefined;
+  }
+
+  /** A comment on one of the Page's posts as GET /{post-id}/comments shows it. */
+  function commentFields(m: SimMessage): Record<string, unknown> {
+    const page = sim.accounts.get(m.accountId);
+    const [, local] = m.id.split('_');
+    return {
+      id: m.id,
+      message: m.text,
+      created_time: graphTime(m.createdAt),
+      from: m.fromAccount
+        ? { id: pageOf(m.accountId), name: page?.extra?.pageName }
+        : { id: m.authorId, name: m.authorName },
+      parent: m.parentId ? { id: m.parentId } : undefined,
+      is_hidden: m.hidden,
+      can_hide: !m.fromAccount,
+      can_remove: true,
+      like_count: 0,
+      comment_count: sim.content.messages.filter((x) => x.parentId === m.id && !x.deleted).length,
+      permalink_url: `https://www.facebook.com/${m.threadId.replace('_', '/posts/')}?comment_id=${local ?? m.id}`,
+    };
+  }
+
+  /** Needs the permission on the grant (Graph's #200 otherwise). */
+  const missing = (grant: Grant, scope: string): SimReply | undefined =>
+    grant.scopes.includes(scope)
+      ? undefined
+      : metaError(403, { code: 200, message: `(#200) Requires ${scope} permission to manage the object` });
 
   /** Live posts; a reel shows once its processing is done, never if it failed. */
   const visible = (p: PagePost) => {
@@ -574,11 +683,18 @@ export function createFacebookSim(clock: Clock) {
     const since = timeParam(req.query.get('since'));
     const until = timeParam(req.query.get('until'));
     const limit = Math.min(100, Math.max(1, Number(req.query.get('limit') ?? 25) || 25));
-    let list = [...posts.values()]
+    // Posts published here and posts seeded into the content store, newest first.
+    const own = [...posts.values()]
       .filter((p) => p.pageId === pageId && visible(p))
+      .map((p) => ({ id: p.id, createdAt: p.createdAt, seq: p.seq, fields: () => postFields(p) }));
+    const seeded = sim.content
+      .postsOf(keyOf(pageId))
+      .filter((p) => !posts.has(p.id))
+      .map((p) => ({ id: p.id, createdAt: p.createdAt, seq: 0, fields: () => seededFields(p) }));
+    let list = [...own, ...seeded]
       .filter((p) => (since === undefined || p.createdAt >= since) && (until === undefined || p.createdAt <= until))
       .sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
-    const cursor = (p: PagePost) => Buffer.from(p.id).toString('base64url');
+    const cursor = (p: { id: string }) => Buffer.from(p.id).toString('base64url');
     const after = req.query.get('after');
     const before = req.query.get('before');
     if (after) list = list.slice(list.findIndex((p) => cursor(p) === after) + 1 || list.length);
@@ -598,7 +714,7 @@ export function createFacebookSim(clock: Clock) {
     next.delete('before');
     next.set('after', cursor(last));
     return ok({
-      data: page.map((p) => pick(postFields(p), fields)),
+      data: page.map((p) => pick(p.fields(), fields)),
       paging: {
         cursors: { before: cursor(first), after: cursor(last) },
         ...(list.length > limit ? { next: `http://${header(req, 'host')}/${sim.id}${req.path}?${next}` } : {}),
@@ -615,10 +731,17 @@ export function createFacebookSim(clock: Clock) {
     const post = posts.get(id);
     const reel = reels.get(id);
     const photo = photos.get(id);
-    const pageId = post && visible(post) ? post.pageId : (reel?.pageId ?? photo?.pageId ?? id);
+    const seeded = post ? undefined : sim.content.post(id);
+    const comment = sim.content.messages.find((m) => m.id === id && !m.deleted);
+    const pageId =
+      post && visible(post)
+        ? post.pageId
+        : (reel?.pageId ?? photo?.pageId ?? pageOf(seeded?.accountId ?? comment?.accountId ?? id));
     const auth = pageAuth(req, pageId, 'get', { objectId: id });
     if ('reply' in auth) return auth.reply;
     if (post) return ok(pick(postFields(post), fields ?? 'message,created_time'));
+    if (seeded) return ok(pick(seededFields(seeded), fields ?? 'message,created_time'));
+    if (comment) return ok(pick(commentFields(comment), fields ?? 'message,created_time'));
     if (reel) {
       const wantsStatus = (fields ?? '').split(',').some((f) => f.trim() === 'status');
       return ok(
@@ -644,7 +767,19 @@ export function createFacebookSim(clock: Clock) {
       );
     }
     const a = auth.account;
-    return ok(pick({ id, name: a.extra?.pageName, username: a.extra?.pageUsername }, fields ?? 'name'));
+    const totals = sim.content.totals.get(keyOf(id)) ?? {};
+    return ok(
+      pick(
+        {
+          id,
+          name: a.extra?.pageName,
+          username: a.extra?.pageUsername,
+          followers_count: totals.followers_count ?? 0,
+          fan_count: totals.fan_count ?? 0,
+        },
+        fields ?? 'name',
+      ),
+    );
   });
 
   sim.route(
@@ -653,16 +788,216 @@ export function createFacebookSim(clock: Clock) {
     'delete',
     (req) => {
       const id = req.params.id ?? '';
+      const comment = sim.content.messages.find((m) => m.id === id && !m.deleted && m.kind === 'comment');
+      if (comment) {
+        // Deleting a comment on the Page's post: a moderation write, with pages_manage_engagement.
+        const auth = pageAuth(req, pageOf(comment.accountId), 'delete', { objectId: id });
+        if ('reply' in auth) return auth.reply;
+        return missing(auth.grant, 'pages_manage_engagement') ?? moderateMessage(sim, comment, 'delete');
+      }
       const post = posts.get(id);
       const live = post && post.deletedAt === undefined ? post : undefined;
-      const auth = pageAuth(req, live?.pageId ?? '', 'delete', { write: true, objectId: id });
+      const seeded = live ? undefined : sim.content.post(id);
+      const auth = pageAuth(req, live?.pageId ?? pageOf(seeded?.accountId ?? ''), 'delete', {
+        write: true,
+        objectId: id,
+      });
       if ('reply' in auth) return auth.reply;
-      (live as PagePost).deletedAt = clock.now();
+      if (live) live.deletedAt = clock.now();
+      sim.content.posts = sim.content.posts.filter((p) => p.id !== id);
       sim.recordWrite('delete', { postId: id }, auth.account.id);
       return ok({ success: true });
     },
     { write: true },
   );
+
+  // Sync: Page and post insights, comments (threads of replies), hiding, Messenger conversations,
+  // over the content store (keyed by the simulator account). Post and comment ids are <page id>_<n>.
+  sim.contentId = () => `${sim.accounts.size ? sim.firstAccount().extra?.pageId : numericId(15)}_${numericId(16)}`;
+
+  sim.route('GET', graphPath('/(?<page>\\d+)/insights'), 'insights', (req) => {
+    const pageId = req.params.page ?? '';
+    const auth = pageAuth(req, pageId, 'get');
+    if ('reply' in auth) return auth.reply;
+    return accountInsights(sim, req, {
+      valid: PAGE_METRICS,
+      maxDays: MAX_INSIGHTS_DAYS,
+      check: () =>
+        (req.query.get('period') ?? 'day') === 'day'
+          ? undefined
+          : invalid('(#100) period must be day for these metrics'),
+      entry: (name, { sinceS, untilS }) =>
+        insight(pageId, name, 'day', { values: dailyValues(sim, keyOf(pageId), name, sinceS, untilS) }),
+    });
+  });
+
+  sim.route('GET', graphPath('/(?<post>\\d+_\\d+)/insights'), 'media_insights', (req) => {
+    const id = req.params.post ?? '';
+    const post = pagePost(id);
+    const auth = pageAuth(req, post?.pageId ?? '', 'get', { objectId: id });
+    if ('reply' in auth) return auth.reply;
+    const c = sim.content.post(id);
+    return postInsights(req, id, POST_METRICS, (name) => {
+      switch (name) {
+        case 'post_media_view':
+          return counter(c, 'views');
+        case 'post_total_media_view_unique':
+          return counter(c, 'reach');
+        case 'post_clicks':
+          return counter(c, 'clicks');
+        case 'post_video_views':
+          return counter(c, 'video_views');
+        case 'post_reactions_by_type_total':
+          return nonZero({ like: counter(c, 'likes'), love: counter(c, 'loves') });
+        default:
+          return nonZero({ share: counter(c, 'shares'), like: counter(c, 'likes'), comment: counter(c, 'comments') });
+      }
+    });
+  });
+
+  // Comments of a post (filter=stream: replies too, flattened) or the replies of a comment;
+  // order=reverse_chronological gives newest first, chronological is the default.
+  sim.route('GET', graphPath('/(?<id>\\d+_\\d+)/comments'), 'comments', (req) => {
+    const id = req.params.id ?? '';
+    const post = pagePost(id);
+    const comment = post ? undefined : sim.content.messages.find((m) => m.id === id && !m.deleted);
+    const auth = pageAuth(req, post?.pageId ?? pageOf(comment?.accountId ?? ''), 'get', { objectId: id });
+    if ('reply' in auth) return auth.reply;
+    const stream = req.query.get('filter') === 'stream';
+    const list = post
+      ? sim.content.messagesOf(keyOf(post.pageId), 'comment', id).filter((m) => stream || m.parentId === undefined)
+      : sim.content.messages.filter((m) => m.parentId === id && !m.deleted).sort((a, b) => b.createdAt - a.createdAt);
+    if (req.query.get('order') !== 'reverse_chronological') list.reverse();
+    const fields = req.query.get('fields') ?? 'message,created_time,from';
+    return graphPage(sim, req, list, (m) => pick(commentFields(m), fields));
+  });
+
+  // A reply to a comment (a reply to a reply joins its top-level comment), or a Page comment on a post.
+  sim.route(
+    'POST',
+    graphPath('/(?<id>\\d+_\\d+)/comments'),
+    'reply',
+    (req) => {
+      const id = req.params.id ?? '';
+      const post = pagePost(id);
+      const target = post ? undefined : sim.content.messages.find((m) => m.id === id && !m.deleted);
+      const pageId = post?.pageId ?? pageOf(target?.accountId ?? '');
+      const auth = pageAuth(req, pageId, 'post', { objectId: id });
+      if ('reply' in auth) return auth.reply;
+      const denied = missing(auth.grant, 'pages_manage_engagement');
+      if (denied) return denied;
+      const message = param(req, 'message');
+      if (!message) return metaError(400, required('message'));
+      const pageName = auth.account.extra?.pageName ?? '';
+      if (post) {
+        const comment = sim.content.addMessage(
+          sim.content.message({
+            id: sim.contentId(),
+            accountId: auth.account.id,
+            kind: 'comment',
+            threadId: id,
+            authorId: pageId,
+            authorName: pageName,
+            text: message,
+            createdAt: clock.now(),
+            fromAccount: true,
+          }),
+        );
+        sim.recordWrite('reply', { postId: id, replyId: comment.id, text: message }, auth.account.id);
+        return ok({ id: comment.id });
+      }
+      return replyToComment(sim, auth.account.id, target as SimMessage, { id: pageId, name: pageName }, message);
+    },
+    { write: true },
+  );
+
+  sim.route(
+    'POST',
+    graphPath('/(?<id>\\d+_\\d+)'),
+    'moderate',
+    (req) => {
+      const id = req.params.id ?? '';
+      const comment = sim.content.messages.find((m) => m.id === id && !m.deleted && m.kind === 'comment');
+      const auth = pageAuth(req, pageOf(comment?.accountId ?? ''), 'post', { objectId: id });
+      if ('reply' in auth) return auth.reply;
+      return missing(auth.grant, 'pages_manage_engagement') ?? setHidden(sim, req, comment as SimMessage, 'is_hidden');
+    },
+    { write: true },
+  );
+
+  // Messenger: GET /{page-id}/conversations?platform=messenger (user_id: the one with a PSID), GET
+  // /{conversation-id}/messages newest first, POST /{page-id}/messages within 24 h.
+  sim.route('GET', graphPath('/(?<page>\\d+)/conversations'), 'conversations', (req) => {
+    const pageId = req.params.page ?? '';
+    const auth = pageAuth(req, pageId, 'get');
+    if ('reply' in auth) return auth.reply;
+    const platform = req.query.get('platform') ?? 'messenger';
+    if (platform !== 'messenger') return invalid('(#100) platform must be one of the following values: messenger');
+    const pageName = auth.account.extra?.pageName;
+    return conversationsPage(sim, req, auth.account.id, (c) => ({
+      link: `/${pageId}/inbox/${c.id}`,
+      message_count: c.messages.length,
+      participants: {
+        data: [
+          { name: c.otherName, id: c.otherId },
+          { name: pageName, id: pageId },
+        ],
+      },
+    }));
+  });
+
+  sim.route('GET', graphPath('/(?<conv>[^/]+)/messages'), 'conversation_messages', (req) => {
+    const conv = req.params.conv ?? '';
+    const owner = sim.content.messages.find((m) => m.kind === 'dm' && m.threadId === conv);
+    const pageId = pageOf(owner?.accountId ?? '');
+    const auth = pageAuth(req, pageId, 'get', { objectId: conv });
+    if ('reply' in auth) return auth.reply;
+    const self = { id: pageId, name: auth.account.extra?.pageName };
+    return conversationMessages(sim, req, auth.account.id, conv, self, 'name');
+  });
+
+  sim.route(
+    'POST',
+    graphPath('/(?<page>\\d+)/messages'),
+    'messages_send',
+    (req) => {
+      const pageId = req.params.page ?? '';
+      const auth = pageAuth(req, pageId, 'post');
+      if ('reply' in auth) return auth.reply;
+      const denied = missing(auth.grant, 'pages_messaging');
+      if (denied) return denied;
+      if (!param(req, 'messaging_type')) return metaError(400, required('messaging_type'));
+      const name = auth.account.extra?.pageName ?? '';
+      return sendDm(sim, req, auth.account.id, name, () => `m_${randomBytes(30).toString('base64url')}`);
+    },
+    { write: true },
+  );
+
+  // Webhooks (object "page"): comments as feed changes, Messenger messages as messaging events.
+  sim.webhookFor = (m) => {
+    const pageId = pageOf(m.accountId);
+    if (m.kind === 'dm') return dmDelivery(sim, 'page', pageId, m);
+    const page = sim.accounts.get(m.accountId);
+    const timeS = Math.floor(m.createdAt / 1000);
+    return metaDelivery('page', pageId, timeS, {
+      changes: [
+        {
+          field: 'feed',
+          value: {
+            from: m.fromAccount ? { id: pageId, name: page?.extra?.pageName } : { id: m.authorId, name: m.authorName },
+            post: { id: m.threadId, status_type: 'mobile_status_update', is_published: true },
+            message: m.text,
+            post_id: m.threadId,
+            comment_id: m.id,
+            created_time: timeS,
+            item: 'comment',
+            parent_id: m.parentId ?? m.threadId,
+            verb: 'add',
+          },
+        },
+      ],
+    });
+  };
 
   const seed = () => {
     pageTokens.clear();
@@ -674,11 +1009,12 @@ export function createFacebookSim(clock: Clock) {
     sim.knobs.postsPerMinute = 0;
     sim.knobs.videoMs = 0;
     sim.knobs.videoPolls = 0;
-    sim.addAccount({
+    const account = sim.addAccount({
       id: numericId(17),
       name: 'Sim User',
       extra: { pageId: numericId(15), pageName: 'Simulated Bakery', pageUsername: 'simulatedbakery' },
     });
+    sim.content.totals.set(account.id, { followers_count: 5120, fan_count: 4800 });
   };
   return { sim, seed };
 }

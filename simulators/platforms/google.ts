@@ -1,5 +1,15 @@
-import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { type Clock, numericId, PlatformSim, type SimJob, type SimReply, type SimRequest } from '../core.ts';
+import { createHash, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { SimMessage, SimPost } from '../content.ts';
+import {
+  type Clock,
+  numericId,
+  PlatformSim,
+  type SimAccount,
+  type SimJob,
+  type SimReply,
+  type SimRequest,
+} from '../core.ts';
+import { audienceOf, counterOf, shapeSeededIds } from '../sync-content.ts';
 
 // Google: OAuth 2 with PKCE and OIDC (accounts.google.com, oauth2.googleapis.com), and for the
 // `youtube` instance the Data API v3 with its daily unit ledger. Two instances share this code:
@@ -7,7 +17,16 @@ import { type Clock, numericId, PlatformSim, type SimJob, type SimReply, type Si
 
 const ISSUER = 'https://accounts.google.com';
 /** Units each route costs against the daily quota (classic cost model). */
-const UNIT_COST: Record<string, number> = { channels: 1, videos_list: 1, videos_insert: 1600 };
+const UNIT_COST: Record<string, number> = {
+  channels: 1,
+  videos_list: 1,
+  videos_insert: 1600,
+  media_list: 1,
+  comments: 1,
+  replies_list: 1,
+  reply: 50,
+  moderate: 50,
+};
 /**
  * Routes with their own daily call bucket in the newer cost model (knob costModel = 1): "100
  * videos.insert calls and 10,000 units for everything else", every call then costing 1. Value: the
@@ -225,6 +244,9 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
     const overQuota = charge('channels');
     if (overQuota) return overQuota;
     const a = auth.account;
+    const parts = new Set((req.query.get('part') ?? '').split(',').map((p) => p.trim()));
+    // Seeded counts plus what content/bump added (YouTube's names: subscriberCount, viewCount).
+    const total = (key: string) => Number(a.extra?.[key] ?? 0) + (sim.content.totals.get(a.id)?.[key] ?? 0);
     const items =
       req.query.get('mine') === 'true' && a.extra?.channelId
         ? [
@@ -233,6 +255,16 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
               id: a.extra.channelId,
               snippet: { title: a.name, customUrl: a.handle },
               contentDetails: { relatedPlaylists: { uploads: `UU${a.extra.channelId.slice(2)}` } },
+              ...(parts.has('statistics')
+                ? {
+                    statistics: {
+                      viewCount: String(total('viewCount')),
+                      subscriberCount: String(total('subscriberCount')),
+                      hiddenSubscriberCount: false,
+                      videoCount: String(sim.content.postsOf(a.id).length),
+                    },
+                  }
+                : {}),
             },
           ]
         : [];
@@ -243,6 +275,7 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
   });
 
   const publishing = id === 'youtube' ? youtubePublishing(sim, charge) : undefined;
+  if (id === 'youtube') youtubeContent(sim, charge);
 
   const seed = () => {
     ledger.clear();
@@ -255,7 +288,8 @@ export function createGoogleSim(clock: Clock, id: 'google' | 'youtube') {
       handle: id === 'youtube' ? '@simulatedchannel' : undefined,
       email: `${id}.user@example.com`,
       emailVerified: true,
-      extra: id === 'youtube' ? { channelId: `UC${numericId(22)}` } : undefined,
+      extra:
+        id === 'youtube' ? { channelId: `UC${numericId(22)}`, subscriberCount: '1520', viewCount: '98000' } : undefined,
     });
   };
   return { sim, seed };
@@ -366,6 +400,7 @@ function youtubePublishing(sim: PlatformSim, charge: (route: string) => SimReply
         ...(selfDeclaredMadeForKids === undefined ? {} : { selfDeclaredMadeForKids }),
       };
     }
+    if (parts.has('statistics')) out.statistics = videoStatistics(sim.content.post(v.id));
     if (parts.has('processingDetails')) {
       const job = v.processing;
       const leftMs = Math.max(0, job.createdAt + job.readyAfterMs - clock.now());
@@ -561,6 +596,15 @@ function youtubePublishing(sim: PlatformSim, charge: (route: string) => SimReply
         processing: sim.startJob('processing', { uploadId: job.id }, { id: videoId, accountId }),
       };
       videos.set(videoId, video);
+      // The uploads playlist lists it from now on, and its counters start at zero.
+      sim.content.posts.unshift({
+        id: videoId,
+        accountId,
+        createdAt: video.publishedAt,
+        text: session.snippet.title,
+        mediaType: 'VIDEO',
+        counters: {},
+      });
       session.videoId = videoId;
       job.consumedAt = clock.now();
       sim.recordWrite(
@@ -589,12 +633,20 @@ function youtubePublishing(sim: PlatformSim, charge: (route: string) => SimReply
     if (!part) return invalid('required', 'Required parameter: part', 'global');
     const parts = new Set(part.split(',').map((p) => p.trim()));
     const viewer = auth.account.id;
-    const items = (req.query.get('id') ?? '')
-      .split(',')
-      .map((vid) => videos.get(vid.trim()))
+    const ids = (req.query.get('id') ?? '').split(',').map((vid) => vid.trim());
+    if (ids.length > 50)
+      return invalid('tooManyIds', 'The request specifies too many video ids (at most 50).', 'youtube.parameter');
+    const items = ids.flatMap((vid) => {
+      const v = videos.get(vid);
       // Someone else's private or unlisted video is not listed.
-      .filter((v): v is SimVideo => !!v && (v.accountId === viewer || v.status.privacyStatus === 'public'))
-      .map((v) => resource(v, parts, { poll: true }));
+      if (v)
+        return v.accountId === viewer || v.status.privacyStatus === 'public'
+          ? [resource(v, parts, { poll: true })]
+          : [];
+      // Seeded videos: public and processed.
+      const seeded = sim.content.post(vid);
+      return seeded ? [seededVideo(sim, seeded, parts)] : [];
+    });
     return {
       status: 200,
       body: {
@@ -619,4 +671,544 @@ function youtubePublishing(sim: PlatformSim, charge: (route: string) => SimReply
       });
     },
   };
+}
+
+// What a channel has besides uploads in flight: its videos (the uploads playlist, videos.list
+// statistics), daily channel metrics (YouTube Analytics reports) and comments (commentThreads,
+// comments.list, comments.insert, setModerationStatus, comments.delete), all from sim.content.
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const b64chars = (n: number) => Array.from(randomBytes(n), (b) => B64URL[b & 63]).join('');
+/** Video ids: 11 characters. */
+const videoId = () => b64chars(11);
+/** Top-level comment ids look like UgzDE2tasfmrYLyNkGt4AaABAg. */
+const commentId = () => `Ug${'wxyz'[randomBytes(1)[0]! & 3]}${b64chars(19)}4AaABAg`;
+/** A reply's id is its thread's id, a dot, and its own part. */
+const replyId = (parentId: string) => `${parentId}.${b64chars(22)}`;
+/** The channel of a commenter the store names by a made-up id (fan-0, …). */
+const channelOf = (authorId: string) =>
+  authorId.startsWith('UC') ? authorId : `UC${createHash('sha256').update(authorId).digest('base64url').slice(0, 22)}`;
+
+/** Page tokens are protobuf at YouTube: CAUQAA is field 1 = 5 (the offset), field 2 = 0. */
+function pageToken(offset: number): string {
+  const varint: number[] = [];
+  for (let n = offset; ; n >>>= 7) {
+    if (n < 128) {
+      varint.push(n);
+      break;
+    }
+    varint.push((n & 127) | 128);
+  }
+  return Buffer.from([0x08, ...varint, 0x10, 0x00])
+    .toString('base64')
+    .replace(/=+$/, '');
+}
+
+function pageOffset(token: string | null): number | undefined {
+  if (!token) return 0;
+  const bytes = Buffer.from(token, 'base64');
+  if (bytes[0] !== 0x08) return undefined;
+  let offset = 0;
+  for (let i = 1, shift = 0; i < bytes.length; i++, shift += 7) {
+    const b = bytes[i] as number;
+    offset += (b & 127) * 2 ** shift;
+    if (b < 128) return offset;
+  }
+  return undefined;
+}
+
+/** statistics of videos.list: counts as strings; favoriteCount is always 0. */
+function videoStatistics(post: SimPost | undefined) {
+  return {
+    viewCount: String(counterOf(post?.counters, 'viewCount', 'views')),
+    likeCount: String(counterOf(post?.counters, 'likeCount', 'likes')),
+    favoriteCount: '0',
+    commentCount: String(counterOf(post?.counters, 'commentCount', 'comments')),
+  };
+}
+
+/** What a video's snippet and its uploads playlist item's say alike. */
+const videoSnippet = (post: SimPost, channel: SimAccount | undefined) => ({
+  publishedAt: new Date(post.createdAt).toISOString(),
+  channelId: channel?.extra?.channelId ?? '',
+  title: post.text,
+  description: '',
+  channelTitle: channel?.name ?? '',
+});
+
+function seededVideo(sim: PlatformSim, post: SimPost, parts: Set<string>) {
+  return {
+    kind: 'youtube#video',
+    etag: createHash('sha1').update(post.id).digest('base64url'),
+    id: post.id,
+    ...(parts.has('snippet')
+      ? {
+          snippet: {
+            ...videoSnippet(post, sim.accounts.get(post.accountId)),
+            categoryId: '22',
+            liveBroadcastContent: 'none',
+          },
+        }
+      : {}),
+    ...(parts.has('status')
+      ? { status: { uploadStatus: 'processed', privacyStatus: 'public', license: 'youtube', embeddable: true } }
+      : {}),
+    ...(parts.has('statistics') ? { statistics: videoStatistics(post) } : {}),
+    ...(parts.has('processingDetails') ? { processingDetails: { processingStatus: 'succeeded' } } : {}),
+  };
+}
+
+/** Metrics the Analytics reports take (a subset of YouTube's); the daily store holds them by these names. */
+const REPORT_METRICS = new Set([
+  'views',
+  'estimatedMinutesWatched',
+  'averageViewDuration',
+  'averageViewPercentage',
+  'subscribersGained',
+  'subscribersLost',
+  'likes',
+  'dislikes',
+  'comments',
+  'shares',
+  'viewerPercentage',
+]);
+/** Demographic values the simulator spreads a channel's viewers over (ageGroup × gender; country). */
+const AGE_GROUPS = ['age13-17', 'age18-24', 'age25-34', 'age35-44', 'age45-54', 'age55-64', 'age65-'];
+const GENDERS = ['female', 'male', 'user_specified'];
+const COUNTRIES = ['US', 'GB', 'DE', 'IN', 'BR', 'JP'];
+const FORCE_SSL = 'https://www.googleapis.com/auth/youtube.force-ssl';
+const READ_SCOPES = ['youtube.readonly', 'youtube', 'youtube.force-ssl'].map(
+  (s) => `https://www.googleapis.com/auth/${s}`,
+);
+const ANALYTICS_SCOPES = ['yt-analytics.readonly', 'yt-analytics-monetary.readonly'].map(
+  (s) => `https://www.googleapis.com/auth/${s}`,
+);
+
+function youtubeContent(sim: PlatformSim, charge: (route: string) => SimReply | undefined) {
+  const clock = sim.clock;
+  const forbidden = (reason: string, message: string) => googleError(403, reason, message, 'PERMISSION_DENIED');
+  const bad = (reason: string, message: string, domain = 'youtube.parameter') =>
+    googleError(400, reason, message, 'INVALID_ARGUMENT', domain);
+  const notFound = (reason: string, message: string) =>
+    googleError(404, reason, message, 'NOT_FOUND', 'youtube.commentThread');
+  const insufficient = () => forbidden('insufficientPermissions', 'Request had insufficient authentication scopes.');
+
+  sim.contentId = commentId;
+  // Seeded history gets YouTube's shapes: 11-character video ids, Ug… comment ids.
+  shapeSeededIds(sim, {
+    post: videoId,
+    message(m) {
+      m.id = m.parentId ? replyId(m.parentId) : commentId();
+    },
+  });
+
+  /** The caller's channel, or the refusal: a dead token, a missing scope, the day's quota spent. */
+  function channel(
+    req: SimRequest,
+    route: string,
+    scopes: string[],
+  ): { account: SimAccount; channelId: string } | SimReply {
+    const auth = sim.check(req.token);
+    if (!auth.ok || !auth.account || !auth.grant) return unauthenticated();
+    if (!auth.grant.scopes.some((s) => scopes.includes(s))) return insufficient();
+    const overQuota = charge(route);
+    if (overQuota) return overQuota;
+    return { account: auth.account, channelId: auth.account.extra?.channelId ?? '' };
+  }
+
+  const accountOfChannel = (channelId: string | null) =>
+    [...sim.accounts.values()].find((a) => a.extra?.channelId && a.extra.channelId === channelId);
+
+  function maxResults(req: SimRequest, min: number, max: number, fallback: number): number | SimReply {
+    const raw = req.query.get('maxResults');
+    const n = raw === null ? fallback : Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      return bad('invalidParameter', `Invalid value '${raw}'. Values must be within the range: [${min}, ${max}]`);
+    }
+    return n;
+  }
+
+  /**
+   * One page of `items` from the pageToken's offset, and the list answer made of it (`shown`, the
+   * page as the resource shows it): nextPageToken while more follow.
+   */
+  function paged<T>(
+    req: SimRequest,
+    items: T[],
+    max: number,
+  ): { page: T[]; reply(kind: string, shown: unknown[]): SimReply } | SimReply {
+    const offset = pageOffset(req.query.get('pageToken'));
+    if (offset === undefined) return bad('invalidPageToken', 'The request specifies an invalid page token.');
+    const tokens = {
+      ...(offset + max < items.length ? { nextPageToken: pageToken(offset + max) } : {}),
+      ...(offset > 0 ? { prevPageToken: pageToken(Math.max(0, offset - max)) } : {}),
+    };
+    return {
+      page: items.slice(offset, offset + max),
+      reply: (kind, shown) => ({
+        status: 200,
+        body: {
+          kind,
+          etag: b64chars(27),
+          ...tokens,
+          pageInfo: { totalResults: items.length, resultsPerPage: max },
+          items: shown,
+        },
+      }),
+    };
+  }
+
+  /**
+   * The window's views by country (sync-content.ts audienceOf; bump `country.<code>`); other metrics
+   * of a country report are not simulated (0).
+   */
+  const byCountry = (accountId: string, views: number, metrics: string[]) =>
+    audienceOf(sim.content, accountId, 'country', COUNTRIES, views).map((c) => [
+      c.value,
+      ...metrics.map((m) => (m === 'views' ? c.count : 0)),
+    ]);
+
+  /**
+   * The window's viewers by age group and gender, as percentages of all (one decimal), from a split
+   * of its views (bump `ageGroup,gender.<age>,<gender>`). No views: no rows.
+   */
+  function byAgeAndGender(accountId: string, views: number): unknown[][] {
+    const cells = AGE_GROUPS.flatMap((age) => GENDERS.map((gender) => `${age},${gender}`));
+    const counts = audienceOf(sim.content, accountId, 'ageGroup,gender', cells, views);
+    const all = counts.reduce((total, c) => total + c.count, 0);
+    return counts.map((c) => [...c.value.split(','), Math.round((c.count * 1000) / all) / 10]);
+  }
+
+  // YouTube Analytics API (youtubeanalytics.googleapis.com): its own quota, not the Data API's units.
+  sim.route('GET', '/v2/reports', 'analytics', (req) => {
+    const auth = sim.check(req.token);
+    if (!auth.ok || !auth.account || !auth.grant) return unauthenticated();
+    if (!auth.grant.scopes.some((s) => ANALYTICS_SCOPES.includes(s))) return insufficient();
+    const q = req.query;
+    const a = auth.account;
+    const ids = q.get('ids');
+    if (ids !== 'channel==MINE' && ids !== `channel==${a.extra?.channelId}`) {
+      return forbidden('forbidden', 'Forbidden');
+    }
+    const startDate = q.get('startDate') ?? '';
+    const endDate = q.get('endDate') ?? '';
+    const isDay = (d: string) => /^\d{4}-\d{2}-\d{2}$/.test(d) && !Number.isNaN(Date.parse(d));
+    if (!isDay(startDate) || !isDay(endDate)) {
+      return bad('badRequest', 'Invalid date: startDate and endDate are YYYY-MM-DD.', 'global');
+    }
+    if (startDate > endDate) return bad('badRequest', 'The start date must not be after the end date.', 'global');
+    const metrics = (q.get('metrics') ?? '').split(',').filter(Boolean);
+    const unknown = metrics.find((m) => !REPORT_METRICS.has(m));
+    if (!metrics.length || unknown) {
+      return bad('badRequest', `Unknown identifier (${unknown ?? ''}) given in field parameters.metrics.`, 'global');
+    }
+    const dimensions = q.get('dimensions');
+    // viewerPercentage goes only with ageGroup,gender (and they only with it); views by country too.
+    const demographic = dimensions === 'ageGroup,gender';
+    const supported =
+      !dimensions ||
+      dimensions === 'day' ||
+      dimensions === 'country' ||
+      (demographic && metrics.join() === 'viewerPercentage');
+    if (!supported || (!demographic && metrics.includes('viewerPercentage'))) {
+      return bad(
+        'badRequest',
+        'The query is not supported. Check the documentation at https://developers.google.com/youtube/analytics/v2/available_reports for a list of supported queries.',
+        'global',
+      );
+    }
+    const startIndex = Number(q.get('startIndex') ?? 1);
+    const max = Number(q.get('maxResults') ?? 10_000);
+    if (!Number.isInteger(startIndex) || startIndex < 1 || !Number.isInteger(max) || max < 1) {
+      return bad('badRequest', 'startIndex and maxResults must be positive integers.', 'global');
+    }
+    // Days with data only: the store ends yesterday, the way YouTube's data ends days behind.
+    const days = sim.content.dailyOf(a.id, startDate, endDate);
+    if (q.get('sort') === '-day') days.reverse();
+    const value = (values: Record<string, number>, m: string) => values[m] ?? 0;
+    const sum = (m: string) => days.reduce((total, d) => total + value(d.metrics, m), 0);
+    let rows: unknown[][];
+    if (dimensions === 'day')
+      rows = days.map(({ day, metrics: values }) => [day, ...metrics.map((m) => value(values, m))]);
+    else if (dimensions === 'country') rows = byCountry(a.id, sum('views'), metrics);
+    else if (demographic) rows = byAgeAndGender(a.id, sum('views'));
+    else rows = [metrics.map(sum)];
+    const page = rows.slice(startIndex - 1, startIndex - 1 + max);
+    const dimensionNames = dimensions ? dimensions.split(',') : [];
+    return {
+      status: 200,
+      body: {
+        kind: 'youtubeAnalytics#resultTable',
+        columnHeaders: [
+          ...dimensionNames.map((name) => ({ name, columnType: 'DIMENSION', dataType: 'STRING' })),
+          ...metrics.map((name) => ({
+            name,
+            columnType: 'METRIC',
+            dataType: name.startsWith('average') || name === 'viewerPercentage' ? 'FLOAT' : 'INTEGER',
+          })),
+        ],
+        ...(page.length ? { rows: page } : {}),
+      },
+    };
+  });
+
+  // The uploads playlist (UU…), newest first: the channel's videos, seeded and uploaded.
+  sim.route('GET', '/youtube/v3/playlistItems', 'media_list', (req) => {
+    const c = channel(req, 'media_list', READ_SCOPES);
+    if ('status' in c) return c;
+    const playlistId = req.query.get('playlistId');
+    if (!playlistId) return bad('required', 'Required parameter: playlistId');
+    const owner = playlistId.startsWith('UU') ? accountOfChannel(`UC${playlistId.slice(2)}`) : undefined;
+    if (!owner) {
+      return googleError(
+        404,
+        'playlistNotFound',
+        "The playlist identified with the request's playlistId parameter cannot be found.",
+        'NOT_FOUND',
+        'youtube.playlistItem',
+      );
+    }
+    const max = maxResults(req, 0, 50, 5);
+    if (typeof max !== 'number') return max;
+    const posts = sim.content.postsOf(owner.id);
+    const p = paged(req, posts, max);
+    if ('status' in p) return p;
+    const parts = new Set((req.query.get('part') ?? '').split(','));
+    const channelId = owner.extra?.channelId ?? '';
+    return p.reply(
+      'youtube#playlistItemListResponse',
+      p.page.map((post) => ({
+        kind: 'youtube#playlistItem',
+        etag: createHash('sha1').update(`item/${post.id}`).digest('base64url'),
+        id: Buffer.from(`${playlistId}.${post.id}`).toString('base64url'),
+        ...(parts.has('snippet')
+          ? {
+              snippet: {
+                ...videoSnippet(post, owner),
+                playlistId,
+                position: posts.indexOf(post),
+                resourceId: { kind: 'youtube#video', videoId: post.id },
+                videoOwnerChannelTitle: owner.name,
+                videoOwnerChannelId: channelId,
+              },
+            }
+          : {}),
+        ...(parts.has('contentDetails')
+          ? { contentDetails: { videoId: post.id, videoPublishedAt: new Date(post.createdAt).toISOString() } }
+          : {}),
+      })),
+    );
+  });
+
+  function commentResource(m: SimMessage, plain: boolean) {
+    const account = sim.accounts.get(m.accountId);
+    const channelId = account?.extra?.channelId ?? '';
+    const author = m.fromAccount ? channelId : channelOf(m.authorId);
+    const at = new Date(m.createdAt).toISOString();
+    return {
+      kind: 'youtube#comment',
+      etag: createHash('sha1').update(`comment/${m.id}`).digest('base64url'),
+      id: m.id,
+      snippet: {
+        channelId,
+        videoId: m.threadId,
+        // textDisplay is HTML unless textFormat=plainText.
+        textDisplay: plain ? m.text : m.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+        textOriginal: m.text,
+        ...(m.parentId ? { parentId: m.parentId } : {}),
+        authorDisplayName: m.fromAccount ? (account?.handle ?? m.authorName) : `@${m.authorName.replace(/\s+/g, '')}`,
+        authorProfileImageUrl: `https://yt3.ggpht.com/ytc/${author}=s48-c-k-c0x00ffffff-no-rj`,
+        authorChannelUrl: `http://www.youtube.com/channel/${author}`,
+        authorChannelId: { value: author },
+        canRate: true,
+        viewerRating: 'none',
+        likeCount: 0,
+        ...(m.hidden ? { moderationStatus: 'heldForReview' } : {}),
+        publishedAt: at,
+        updatedAt: at,
+      },
+    };
+  }
+
+  const commentsOf = (accountId: string) => sim.content.messagesOf(accountId, 'comment');
+  const findComment = (id: string) =>
+    sim.content.messages.find((m) => m.id === id && m.kind === 'comment' && !m.deleted);
+
+  // Threads on the channel's videos, newest first by their top-level comment; each with its replies.
+  sim.route('GET', '/youtube/v3/commentThreads', 'comments', (req) => {
+    const c = channel(req, 'comments', READ_SCOPES);
+    if ('status' in c) return c;
+    const q = req.query;
+    const part = q.get('part');
+    if (!part) return bad('required', 'Required parameter: part');
+    const byChannel = q.get('allThreadsRelatedToChannelId');
+    const byVideo = q.get('videoId');
+    const owner = byChannel ? accountOfChannel(byChannel) : byVideo ? sim.content.post(byVideo) : undefined;
+    if (!owner) {
+      return byChannel
+        ? notFound('channelNotFound', 'The channel could not be found.')
+        : bad(
+            'missingRequiredParameter',
+            'No filter selected. Expected one of: allThreadsRelatedToChannelId, videoId, id',
+          );
+    }
+    const ownerId = 'accountId' in owner ? owner.accountId : owner.id;
+    const max = maxResults(req, 1, 100, 20);
+    if (typeof max !== 'number') return max;
+    // The default shows published comments; the channel owner may ask for those held for review.
+    const status = q.get('moderationStatus') ?? 'published';
+    if (status !== 'published' && ownerId !== c.account.id) {
+      return forbidden('forbidden', 'The comment thread moderation status filter is only for the channel owner.');
+    }
+    const all = commentsOf(ownerId);
+    const shown = (m: SimMessage) => (status === 'published' ? !m.hidden : m.hidden);
+    const threads = all.filter((m) => !m.parentId && shown(m) && (!byVideo || m.threadId === byVideo));
+    const p = paged(req, threads, max);
+    if ('status' in p) return p;
+    const plain = q.get('textFormat') === 'plainText';
+    const withReplies = part.split(',').includes('replies');
+    return p.reply(
+      'youtube#commentThreadListResponse',
+      p.page.map((top) => {
+        const replies = all.filter((m) => m.parentId === top.id && !m.hidden).reverse();
+        return {
+          kind: 'youtube#commentThread',
+          etag: createHash('sha1').update(`thread/${top.id}`).digest('base64url'),
+          id: top.id,
+          snippet: {
+            channelId: c.channelId,
+            videoId: top.threadId,
+            topLevelComment: commentResource(top, plain),
+            canReply: true,
+            totalReplyCount: replies.length,
+            isPublic: true,
+          },
+          // YouTube includes at most five replies here; comments.list?parentId has them all.
+          ...(withReplies && replies.length
+            ? { replies: { comments: replies.slice(0, 5).map((r) => commentResource(r, plain)) } }
+            : {}),
+        };
+      }),
+    );
+  });
+
+  // Replies to one comment, oldest first.
+  sim.route('GET', '/youtube/v3/comments', 'replies_list', (req) => {
+    const c = channel(req, 'replies_list', READ_SCOPES);
+    if ('status' in c) return c;
+    const q = req.query;
+    if (!q.get('part')) return bad('required', 'Required parameter: part');
+    const parentId = q.get('parentId');
+    const ids = q.get('id');
+    if (!parentId && !ids) return bad('missingRequiredParameter', 'No filter selected. Expected one of: parentId, id');
+    const max = maxResults(req, 1, 100, 20);
+    if (typeof max !== 'number') return max;
+    const found = parentId
+      ? sim.content.messages
+          .filter((m) => m.parentId === parentId && m.kind === 'comment' && !m.deleted)
+          .sort((a, b) => a.createdAt - b.createdAt)
+      : (ids ?? '').split(',').flatMap((id) => findComment(id) ?? []);
+    const p = paged(req, found, max);
+    if ('status' in p) return p;
+    const plain = q.get('textFormat') === 'plainText';
+    return p.reply(
+      'youtube#commentListResponse',
+      p.page.map((m) => commentResource(m, plain)),
+    );
+  });
+
+  // comments.insert: a reply to a top-level comment (50 units).
+  sim.route(
+    'POST',
+    '/youtube/v3/comments',
+    'reply',
+    (req) => {
+      const c = channel(req, 'reply', [FORCE_SSL]);
+      if ('status' in c) return c;
+      const snippet = (req.json?.snippet ?? {}) as Record<string, unknown>;
+      const parentId = typeof snippet.parentId === 'string' ? snippet.parentId : '';
+      const text = typeof snippet.textOriginal === 'string' ? snippet.textOriginal : '';
+      if (!text.trim()) return bad('commentTextRequired', 'The comment resource must contain a snippet.textOriginal.');
+      if ([...text].length > 10_000) return bad('commentTextTooLong', 'The comment text is too long.');
+      const parent = findComment(parentId);
+      if (!parent) return notFound('parentCommentNotFound', 'The specified parent comment could not be found.');
+      if (parent.parentId) {
+        return bad('operationNotSupported', 'Replies can only be made to top-level comments.', 'youtube.comment');
+      }
+      const reply = sim.content.addMessage(
+        sim.content.message({
+          id: replyId(parent.id),
+          accountId: parent.accountId,
+          kind: 'comment',
+          threadId: parent.threadId,
+          parentId: parent.id,
+          authorId: c.channelId,
+          authorName: c.account.name,
+          text,
+          createdAt: clock.now(),
+          fromAccount: parent.accountId === c.account.id,
+        }),
+      );
+      sim.recordWrite('reply', { id: reply.id, parentId: parent.id, text }, c.account.id);
+      return { status: 200, body: commentResource(reply, false) };
+    },
+    { write: true },
+  );
+
+  /** Comments on the caller's videos, or why the ids are refused. */
+  function ownComments(req: SimRequest, accountId: string): SimMessage[] | SimReply {
+    const ids = (req.query.get('id') ?? '').split(',').filter(Boolean);
+    if (!ids.length) return bad('required', 'Required parameter: id');
+    const found: SimMessage[] = [];
+    for (const id of ids) {
+      const m = findComment(id);
+      if (!m) return notFound('commentNotFound', 'The comment could not be found.');
+      if (m.accountId !== accountId) {
+        return forbidden('forbidden', 'The comment is on a video of another channel.');
+      }
+      found.push(m);
+    }
+    return found;
+  }
+
+  // comments.setModerationStatus (50 units): heldForReview or rejected hides, published shows again.
+  sim.route(
+    'POST',
+    '/youtube/v3/comments/setModerationStatus',
+    'moderate',
+    (req) => {
+      const c = channel(req, 'moderate', [FORCE_SSL]);
+      if ('status' in c) return c;
+      const status = req.query.get('moderationStatus') ?? '';
+      if (!['heldForReview', 'published', 'rejected'].includes(status)) {
+        return bad('invalidModerationStatus', `Invalid moderationStatus: ${status}`);
+      }
+      const found = ownComments(req, c.account.id);
+      if (!Array.isArray(found)) return found;
+      for (const m of found) {
+        m.hidden = status !== 'published';
+        sim.recordWrite('moderate', { id: m.id, moderationStatus: status }, c.account.id);
+      }
+      return { status: 204 };
+    },
+    { write: true },
+  );
+
+  sim.route(
+    'DELETE',
+    '/youtube/v3/comments',
+    'moderate',
+    (req) => {
+      const c = channel(req, 'moderate', [FORCE_SSL]);
+      if ('status' in c) return c;
+      const found = ownComments(req, c.account.id);
+      if (!Array.isArray(found)) return found;
+      for (const m of found) {
+        m.deleted = true;
+        sim.recordWrite('moderate', { id: m.id, deleted: true }, c.account.id);
+      }
+      return { status: 204 };
+    },
+    { write: true },
+  );
 }

@@ -1,24 +1,54 @@
-import { type Clock, type JobPhase, numericId, PlatformSim, type SimAccount, type SimJob } from '../core.ts';
+import { randomBytes } from 'node:crypto';
+import type { SimMessage } from '../content.ts';
 import {
+  type Clock,
+  type JobPhase,
+  numericId,
+  PlatformSim,
+  type SimAccount,
+  type SimJob,
+  type SimReply,
+} from '../core.ts';
+import {
+  accountInsights,
   authError,
   authorizeRoute,
   CONTAINER_STATUS,
   type ContainerData,
   caller,
   containerPublishing,
+  conversationMessages,
+  conversationsPage,
+  counter,
+  dailySum,
+  dailyValues,
+  dmDelivery,
+  followerDemographics,
+  graphPage,
   graphPath,
   graphTime,
   idList,
+  insight,
   longLivedRoutes,
   type MetaProblem,
+  messageOf,
+  metaDelivery,
+  metaError,
+  moderateMessage,
   ok,
   type PublishedMedia,
+  param,
   pick,
+  postInsights,
   publishProblems,
   redeem,
+  replyToComment,
   required,
+  sendDm,
   serverError,
+  setHidden,
   throttle,
+  unsupported,
 } from './meta.ts';
 
 // Instagram API with Instagram Login: www.instagram.com (consent), api.instagram.com (code → 1-hour
@@ -43,6 +73,30 @@ const unsupportedType = (type: string): MetaProblem => ({
   userTitle: 'Unknown media type',
   userMessage: `The media type ${type} is not supported here. Single videos are published as REELS.`,
 });
+
+/** Account metrics of GET /{ig-user-id}/insights; only some come as a daily time series. */
+const USER_METRICS = [
+  'reach',
+  'follower_count',
+  'online_followers',
+  'views',
+  'likes',
+  'comments',
+  'shares',
+  'saves',
+  'replies',
+  'total_interactions',
+  'accounts_engaged',
+  'profile_links_taps',
+  'follows_and_unfollows',
+  'website_clicks',
+  'profile_views',
+];
+const TIME_SERIES = ['reach', 'follower_count', 'online_followers'];
+/** Metrics of GET /{ig-media-id}/insights, read from the post's counters. */
+const MEDIA_METRICS = ['views', 'reach', 'likes', 'comments', 'shares', 'saved', 'total_interactions', 'follows'];
+/** Instagram's 30-day limit on one insights window. */
+const MAX_INSIGHTS_DAYS = 30;
 
 /** POST /{ig-user-id}/media parameters → container data, or why Instagram refuses them. */
 function parseContainer(
@@ -86,8 +140,8 @@ function parseContainer(
   return { data: { mediaType, text, imageUrl, videoUrl, isCarouselItem: isCarouselItem || undefined } };
 }
 
-/** GET /{media-id} before field selection. */
-function mediaView(m: PublishedMedia, a: SimAccount): Record<string, unknown> {
+/** GET /{media-id} before field selection; counters come from the content store. */
+function mediaView(m: PublishedMedia, a: SimAccount, counters: Record<string, number> = {}): Record<string, unknown> {
   const d = m.data;
   const product = d.mediaType === 'REELS' ? 'REELS' : d.mediaType === 'STORIES' ? 'STORY' : 'FEED';
   const permalink =
@@ -105,8 +159,24 @@ function mediaView(m: PublishedMedia, a: SimAccount): Record<string, unknown> {
     timestamp: graphTime(m.publishedAt),
     username: a.handle,
     owner: { id: a.id },
+    like_count: counters.likes ?? 0,
+    comments_count: counters.comments ?? 0,
+  };
+}
+
+/** A comment (or a reply to one) as GET /{ig-media-id}/comments shows it. */
+function commentView(m: SimMessage, a: SimAccount): Record<string, unknown> {
+  const username = m.fromAccount ? a.handle : m.authorName;
+  return {
+    id: m.id,
+    text: m.text,
+    timestamp: graphTime(m.createdAt),
+    from: { id: m.authorId, username },
+    username,
+    hidden: m.hidden,
     like_count: 0,
-    comments_count: 0,
+    parent_id: m.parentId,
+    media: { id: m.threadId },
   };
 }
 
@@ -165,9 +235,7 @@ export function createInstagramSim(clock: Clock) {
       name: a.name,
       account_type: 'BUSINESS',
       profile_picture_url: `https://scontent.cdninstagram.com/v/t51.2885-19/${a.id}_n.jpg`,
-      followers_count: 1280,
-      follows_count: 311,
-      media_count: 87,
+      ...sim.content.totals.get(a.id),
     };
     return ok(pick(me, req.query.get('fields')));
   });
@@ -183,13 +251,17 @@ export function createInstagramSim(clock: Clock) {
       status_code: CONTAINER_STATUS[phase],
       status: STATUS_TEXT[phase](job),
     }),
-    mediaView,
+    mediaView: (m, a) => mediaView(m, a, sim.content.post(m.id)?.counters),
     limitView: (usage) => ({
       quota_usage: usage.posts,
       config: { quota_total: sim.knobs.publishCap, quota_duration: 86_400 },
     }),
     // Stories are not in /media: they live on /stories, and only for 24 hours.
     listed: (m) => m.data.mediaType !== 'STORIES',
+    otherObject: (id, account, fields) => {
+      const comment = messageOf(sim, account.id, id);
+      return comment?.kind === 'comment' ? ok(pick(commentView(comment, account), fields)) : undefined;
+    },
   });
 
   // GET /{ig-user-id}/stories: the live stories, newest first, with no time-range parameters.
@@ -204,6 +276,206 @@ export function createInstagramSim(clock: Clock) {
     return ok({ data: live.map((m) => pick(mediaView(m, who.account), req.query.get('fields'))) });
   });
 
+  // Sync: account and media insights, comments with their replies, moderation and DMs, all over
+  // the content store (keyed by the IG user id). Media and comment ids are 179…: never an IG user id.
+  sim.contentId = () => `179${numericId(15)}`;
+
+  sim.route('GET', graphPath('/(?<user>me|1784\\d+)/insights'), 'insights', (req) => {
+    const who = caller(sim, req, 'get');
+    if ('reply' in who) return who.reply;
+    const id = who.account.id;
+    const followers = sim.content.totals.get(id)?.followers_count ?? 0;
+    const demographics = followerDemographics(sim, req, { accountId: id, followers, lifetime: true });
+    if (demographics) return demographics;
+    const totalValue = req.query.get('metric_type') === 'total_value';
+    return accountInsights(sim, req, {
+      valid: USER_METRICS,
+      maxDays: MAX_INSIGHTS_DAYS,
+      check(metrics) {
+        if (req.query.get('period') !== 'day') {
+          return metaError(400, {
+            code: 100,
+            message: '(#100) period must be one of the following values: day, lifetime',
+          });
+        }
+        const series = metrics.filter((m) => !TIME_SERIES.includes(m));
+        if (totalValue || !series.length) return undefined;
+        return metaError(400, {
+          code: 100,
+          message: `(#100) The following metrics (${series.join(', ')}) should be specified with parameter metric_type=total_value`,
+        });
+      },
+      entry: (name, { sinceS, untilS }) =>
+        insight(
+          id,
+          name,
+          'day',
+          totalValue
+            ? { total_value: { value: dailySum(sim, id, name, sinceS, untilS) } }
+            : { values: dailyValues(sim, id, name, sinceS, untilS) },
+        ),
+    });
+  });
+
+  sim.route('GET', graphPath('/(?<media>(?!1784)\\d+)/insights'), 'media_insights', (req) => {
+    const found = publishing.callerMedia(req, req.params.media ?? '');
+    if ('status' in found) return found;
+    const post = sim.content.post(found.media.id);
+    return postInsights(req, found.media.id, MEDIA_METRICS, (name) => {
+      if (name === 'saved') return counter(post, 'saves') + counter(post, 'saved');
+      if (name === 'total_interactions' && post?.counters.total_interactions === undefined) {
+        return ['likes', 'comments', 'shares', 'saves'].reduce((sum, c) => sum + counter(post, c), 0);
+      }
+      return counter(post, name);
+    });
+  });
+
+  /** The account's comment, or Graph's refusal naming the id. */
+  const ownComment = (
+    req: { token?: string },
+    id: string,
+    method: string,
+  ): { reply: SimReply } | { account: SimAccount; comment: SimMessage } => {
+    const auth = sim.check(req.token);
+    if (!auth.ok || !auth.account) return { reply: authError(sim, auth) };
+    const comment = messageOf(sim, auth.account.id, id);
+    if (comment?.kind !== 'comment') return { reply: metaError(400, unsupported(method, id)) };
+    return { account: auth.account, comment };
+  };
+  const repliesOf = (comment: SimMessage) =>
+    sim.content.messagesOf(comment.accountId, 'comment', comment.threadId).filter((m) => m.parentId === comment.id);
+
+  // Top-level comments newest first; `replies{…}` in fields expands each one's replies.
+  sim.route('GET', graphPath('/(?<media>\\d+)/comments'), 'comments', (req) => {
+    const found = publishing.callerMedia(req, req.params.media ?? '');
+    if ('status' in found) return found;
+    const { account, media } = found;
+    const fields = req.query.get('fields') ?? 'text,timestamp';
+    const withReplies = /(^|,)\s*replies\b/.test(fields);
+    const top = sim.content.messagesOf(account.id, 'comment', media.id).filter((m) => !m.parentId);
+    return graphPage(sim, req, top, (m) => ({
+      ...pick(commentView(m, account), fields),
+      ...(withReplies ? { replies: { data: repliesOf(m).map((r) => commentView(r, account)) } } : {}),
+    }));
+  });
+
+  sim.route('GET', graphPath('/(?<comment>\\d+)/replies'), 'comment_replies', (req) => {
+    const found = ownComment(req, req.params.comment ?? '', 'get');
+    if ('reply' in found) return found.reply;
+    const fields = req.query.get('fields') ?? 'text,timestamp';
+    return graphPage(sim, req, repliesOf(found.comment), (m) => pick(commentView(m, found.account), fields));
+  });
+
+  // A reply to a reply lands under its top-level comment: Instagram threads one level deep.
+  sim.route(
+    'POST',
+    graphPath('/(?<comment>\\d+)/replies'),
+    'reply',
+    (req) => {
+      const found = ownComment(req, req.params.comment ?? '', 'post');
+      if ('reply' in found) return found.reply;
+      const message = param(req, 'message');
+      if (!message) return metaError(400, required('message'));
+      const { comment, account } = found;
+      return replyToComment(
+        sim,
+        account.id,
+        comment,
+        { id: account.id, name: account.handle ?? account.name },
+        message,
+      );
+    },
+    { write: true },
+  );
+
+  sim.route(
+    'POST',
+    graphPath('/(?<id>\\d+)'),
+    'moderate',
+    (req) => {
+      const found = ownComment(req, req.params.id ?? '', 'post');
+      if ('reply' in found) return found.reply;
+      return setHidden(sim, req, found.comment, 'hide');
+    },
+    { write: true },
+  );
+
+  sim.route(
+    'DELETE',
+    graphPath('/(?<id>\\d+)'),
+    'moderate',
+    (req) => {
+      const found = ownComment(req, req.params.id ?? '', 'delete');
+      if ('reply' in found) return found.reply;
+      return moderateMessage(sim, found.comment, 'delete');
+    },
+    { write: true },
+  );
+
+  // DMs: GET /me/conversations?platform=instagram (user_id: the conversation with one IGSID), then
+  // GET /{conversation-id}/messages newest first; POST /me/messages sends within 24 h.
+  sim.route('GET', graphPath('/(?<user>me|\\d+)/conversations'), 'conversations', (req) => {
+    const who = caller(sim, req, 'get');
+    if ('reply' in who) return who.reply;
+    if (req.query.get('platform') !== 'instagram') {
+      return metaError(400, { code: 100, message: '(#100) platform must be one of the following values: instagram' });
+    }
+    const a = who.account;
+    return conversationsPage(sim, req, a.id, (c) => ({
+      participants: {
+        data: [
+          { username: a.handle, id: a.id },
+          { username: c.otherName, id: c.otherId },
+        ],
+      },
+    }));
+  });
+
+  sim.route('GET', graphPath('/(?<conv>[^/]+)/messages'), 'conversation_messages', (req) => {
+    const auth = sim.check(req.token);
+    if (!auth.ok || !auth.account) return authError(sim, auth);
+    const a = auth.account;
+    return conversationMessages(sim, req, a.id, req.params.conv ?? '', { id: a.id, name: a.handle }, 'username');
+  });
+
+  sim.route(
+    'POST',
+    graphPath('/(?<user>me|\\d+)/messages'),
+    'messages_send',
+    (req) => {
+      const who = caller(sim, req, 'post');
+      if ('reply' in who) return who.reply;
+      const a = who.account;
+      return sendDm(sim, req, a.id, a.handle ?? a.name, () => `aWdf${randomBytes(30).toString('base64url')}`);
+    },
+    { write: true },
+  );
+
+  // Webhooks (object "instagram"): comments as changes, DMs as messaging events.
+  sim.webhookFor = (m) => {
+    if (m.kind === 'dm') return dmDelivery(sim, 'instagram', m.accountId, m);
+    const timeS = Math.floor(m.createdAt / 1000);
+    if (m.kind === 'mention') {
+      return metaDelivery('instagram', m.accountId, timeS, {
+        changes: [{ field: 'mentions', value: { media_id: m.threadId, comment_id: m.id } }],
+      });
+    }
+    return metaDelivery('instagram', m.accountId, timeS, {
+      changes: [
+        {
+          field: 'comments',
+          value: {
+            id: m.id,
+            text: m.text,
+            from: { id: m.authorId, username: m.authorName },
+            media: { id: m.threadId, media_product_type: 'FEED' },
+            parent_id: m.parentId,
+          },
+        },
+      ],
+    });
+  };
+
   const seed = () => {
     publishing.reset();
     sim.knobs.longLivedTtlS = 5_184_000;
@@ -214,12 +486,13 @@ export function createInstagramSim(clock: Clock) {
     sim.knobs.containerPolls = 2;
     // Docs have said 25, 50 and 100 posts per rolling 24 h; callers must read quota_total.
     sim.knobs.publishCap = 100;
-    sim.addAccount({
+    const account = sim.addAccount({
       id: `1784${numericId(13)}`,
       name: 'Simulated Studio',
       handle: 'simulated.studio',
       extra: { appScopedId: numericId(17) },
     });
+    sim.content.totals.set(account.id, { followers_count: 1280, follows_count: 311, media_count: 87 });
   };
   return { sim, seed };
 }

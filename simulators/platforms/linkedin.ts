@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import type { SimMessage, SimPost } from '../content.ts';
 import {
   type Clock,
   type Grant,
@@ -11,6 +12,7 @@ import {
   type SimRequest,
   type SimToken,
 } from '../core.ts';
+import { audienceOf, counterOf, shapeSeededIds } from '../sync-content.ts';
 
 // LinkedIn: OAuth 2 without PKCE (www.linkedin.com/oauth/v2/*), programmatic refresh tokens that are
 // kept and whose one-year lifetime is not extended by a refresh, OIDC userinfo on api.linkedin.com,
@@ -102,10 +104,16 @@ function canonical(value: unknown): string {
 /** Who a /rest call acts for, and the API version it asked for. */
 interface Caller {
   account: SimAccount;
-  /** urn:li:person:<id>, the only author and owner the sim models (no organizations). */
+  /** urn:li:person:<id>: the author and owner of what the member publishes. */
   person: string;
+  /** Organizations the member administers (urn:li:organization:<id>): authors of seeded page posts. */
+  orgs: string[];
+  scopes: string[];
   version: string;
 }
+
+const orgsOf = (account: SimAccount | undefined) =>
+  account?.extra?.organizationId ? [`urn:li:organization:${account.extra.organizationId}`] : [];
 
 const header = (req: SimRequest, name: string): string | undefined => {
   const value = req.headers[name];
@@ -164,6 +172,24 @@ export function createLinkedInSim(clock: Clock) {
 
   const assets = new Map<string, Asset>();
   const posts: Post[] = [];
+  /** Authors of posts published through the API; seeded posts belong to their account's page (or member). */
+  const authors = new Map<string, string>();
+  const authorOf = (p: SimPost) => {
+    const account = sim.accounts.get(p.accountId);
+    return authors.get(p.id) ?? orgsOf(account)[0] ?? `urn:li:person:${p.accountId}`;
+  };
+  const seededPost = (p: SimPost): Post => ({
+    id: p.id,
+    author: authorOf(p),
+    accountId: p.accountId,
+    commentary: p.text,
+    visibility: 'PUBLIC',
+    distribution: { feedDistribution: 'MAIN_FEED', targetEntities: [], thirdPartyDistributionChannels: [] },
+    lifecycleState: 'PUBLISHED',
+    isReshareDisabledByAuthor: false,
+    createdAt: p.createdAt,
+    fingerprint: '',
+  });
 
   function tokenReply(grant: Grant, refresh: SimToken): SimReply {
     const access = sim.issue(grant, 'access', sim.policy.accessTtlS);
@@ -331,7 +357,13 @@ export function createLinkedInSim(clock: Clock) {
     }
     if (scope && !auth.grant.scopes.includes(scope)) return accessDenied(`${access}.${version}01`);
     if (overDailyLimit()) return sim.opts.throttle(sim, 0, 'rest');
-    return { account: auth.account, person: `urn:li:person:${auth.account.id}`, version };
+    return {
+      account: auth.account,
+      person: `urn:li:person:${auth.account.id}`,
+      orgs: orgsOf(auth.account),
+      scopes: auth.grant.scopes,
+      version,
+    };
   }
 
   /** URNs in paths must be URL-encoded (urn%3Ali%3Ashare%3A…); a raw colon is a syntax error. */
@@ -355,12 +387,20 @@ export function createLinkedInSim(clock: Clock) {
   const uploadUrl = (req: SimRequest, asset: Asset, part?: number) =>
     `http://${header(req, 'host') ?? '127.0.0.1'}/linkedin/upload/${asset.type}s/${asset.id}${part === undefined ? '' : `/${part}`}`;
 
-  /** The owner must be the token's member; organizations are not modelled. */
+  /**
+   * Who may own an upload or author a post: the member with w_member_social, or a page it
+   * administers with w_organization_social.
+   */
+  const mayAuthor = (c: Caller, urn: unknown) =>
+    (urn === c.person && c.scopes.includes('w_member_social')) ||
+    (typeof urn === 'string' && c.orgs.includes(urn) && c.scopes.includes('w_organization_social'));
+  const mayWrite = (c: Caller) => c.scopes.includes('w_member_social') || c.scopes.includes('w_organization_social');
+
   function newAsset(type: AssetType, c: Caller, owner: unknown, sizeBytes?: number): Asset | SimReply {
     if (typeof owner !== 'string' || !owner) {
       return invalid('/initializeUploadRequest/owner', 'Field is required', { status: 400 });
     }
-    if (owner !== c.person) return accessDenied(`${type}s.ACTION-initializeUpload.${c.version}01 (owner ${owner})`);
+    if (!mayAuthor(c, owner)) return accessDenied(`${type}s.ACTION-initializeUpload.${c.version}01 (owner ${owner})`);
     const id = assetId();
     const parts: Asset['parts'] = [];
     for (let first = 0; sizeBytes !== undefined && first < sizeBytes; first += VIDEO_PART_BYTES) {
@@ -397,8 +437,9 @@ export function createLinkedInSim(clock: Clock) {
 
   for (const type of ['image', 'document'] as const) {
     sim.route('POST', `/rest/${type}s`, `${type}s`, (req) => {
-      const c = rest(req, `${type}s.ACTION-initializeUpload`, 'w_member_social');
+      const c = rest(req, `${type}s.ACTION-initializeUpload`);
       if ('status' in c) return c;
+      if (!mayWrite(c)) return accessDenied(`${type}s.ACTION-initializeUpload.${c.version}01`);
       if (req.query.get('action') !== 'initializeUpload') return unknownAction(req);
       const asset = newAsset(type, c, record(req.json?.initializeUploadRequest)?.owner);
       if ('status' in asset) return asset;
@@ -413,8 +454,9 @@ export function createLinkedInSim(clock: Clock) {
 
   sim.route('POST', '/rest/videos', 'videos', (req) => {
     const action = req.query.get('action');
-    const c = rest(req, `videos.ACTION-${action}`, 'w_member_social');
+    const c = rest(req, `videos.ACTION-${action}`);
     if ('status' in c) return c;
+    if (!mayWrite(c)) return accessDenied(`videos.ACTION-${action}.${c.version}01`);
     if (action === 'initializeUpload') {
       const request = record(req.json?.initializeUploadRequest);
       const size = request?.fileSizeBytes;
@@ -577,12 +619,14 @@ export function createLinkedInSim(clock: Clock) {
     '/rest/posts',
     'publish',
     (req) => {
-      const c = rest(req, 'partnerApiPostsExternal.CREATE', 'w_member_social');
+      const c = rest(req, 'partnerApiPostsExternal.CREATE');
       if ('status' in c) return c;
+      if (!mayWrite(c)) return accessDenied(`partnerApiPostsExternal.CREATE.${c.version}01`);
       if (overDailyLimit('dailyPosts', c.account.id)) return sim.opts.throttle(sim, 0, 'publish');
       const b = req.json ?? {};
-      if (b.author !== c.person)
+      if (!mayAuthor(c, b.author))
         return accessDenied(`partnerApiPostsExternal.CREATE.${c.version}01 (author ${String(b.author)})`);
+      const author = String(b.author);
       const commentary = b.commentary ?? '';
       if (typeof commentary !== 'string') return invalid('/commentary', 'commentary must be a string');
       if (commentary.length > MAX_COMMENTARY) {
@@ -616,7 +660,7 @@ export function createLinkedInSim(clock: Clock) {
       }
       const fingerprint = canonical({ commentary, content });
       const earlier = posts.find(
-        (p) => p.author === c.person && p.deletedAt === undefined && p.fingerprint === fingerprint,
+        (p) => p.author === author && p.deletedAt === undefined && p.fingerprint === fingerprint,
       );
       if (earlier) {
         const message = `Content is a duplicate of ${earlier.id}`;
@@ -624,7 +668,7 @@ export function createLinkedInSim(clock: Clock) {
       }
       const post: Post = {
         id: `urn:li:share:7${numericId(18)}`,
-        author: c.person,
+        author,
         accountId: c.account.id,
         commentary,
         visibility: String(b.visibility),
@@ -636,6 +680,16 @@ export function createLinkedInSim(clock: Clock) {
         fingerprint,
       };
       posts.push(post);
+      // Syncs list it from sim.content too, where its counters and comments live.
+      authors.set(post.id, post.author);
+      sim.content.posts.unshift({
+        id: post.id,
+        accountId: c.account.id,
+        createdAt: post.createdAt,
+        text: commentary,
+        mediaType: media.length ? (assets.get(media[0] as string)?.type ?? 'image').toUpperCase() : 'TEXT',
+        counters: {},
+      });
       sim.recordWrite(
         'publish',
         { urn: post.id, author: post.author, commentary, media, visibility: post.visibility },
@@ -653,13 +707,20 @@ export function createLinkedInSim(clock: Clock) {
     if (req.query.get('q') !== 'author') return restError(400, 'ILLEGAL_ARGUMENT', 'Unsupported finder; use q=author');
     const author = req.query.get('author');
     if (!author) return restError(400, 'ILLEGAL_ARGUMENT', 'The author parameter is required');
-    if (author !== c.person) return accessDenied(`partnerApiPostsExternal.FINDER-author.${c.version}01`);
+    if (author !== c.person && !c.orgs.includes(author)) {
+      return accessDenied(`partnerApiPostsExternal.FINDER-author.${c.version}01`);
+    }
     const start = Number(req.query.get('start') ?? 0);
     const count = Number(req.query.get('count') ?? 10);
     if (!Number.isInteger(start) || start < 0 || !Number.isInteger(count) || count < 1 || count > 100) {
       return restError(400, 'ILLEGAL_ARGUMENT', 'start must be 0 or more and count between 1 and 100');
     }
-    const own = posts.filter((p) => p.author === author && p.deletedAt === undefined).reverse();
+    // Published through the API, and seeded (sim.content): newest first.
+    const published = new Set(posts.map((p) => p.id));
+    const own = [
+      ...posts.filter((p) => p.author === author && p.deletedAt === undefined),
+      ...sim.content.posts.filter((p) => !published.has(p.id) && authorOf(p) === author).map(seededPost),
+    ].sort((a, b) => b.createdAt - a.createdAt);
     return {
       status: 200,
       body: {
@@ -674,7 +735,8 @@ export function createLinkedInSim(clock: Clock) {
     if ('status' in c) return c;
     const urn = pathUrn(req);
     if (typeof urn !== 'string') return urn;
-    const post = posts.find((p) => p.id === urn && p.deletedAt === undefined);
+    const seeded = sim.content.post(urn);
+    const post = posts.find((p) => p.id === urn && p.deletedAt === undefined) ?? (seeded && seededPost(seeded));
     return post ? { status: 200, body: postBody(post) } : restError(404, 'NOT_FOUND', `${urn} does not exist`);
   });
 
@@ -683,16 +745,19 @@ export function createLinkedInSim(clock: Clock) {
     /^\/rest\/posts\/(?<urn>[^/]+)$/,
     'delete',
     (req) => {
-      const c = rest(req, 'partnerApiPostsExternal.DELETE', 'w_member_social');
+      const c = rest(req, 'partnerApiPostsExternal.DELETE');
       if ('status' in c) return c;
       const urn = pathUrn(req);
       if (typeof urn !== 'string') return urn;
       const post = posts.find((p) => p.id === urn);
       if (!post) return restError(404, 'NOT_FOUND', `${urn} does not exist`);
-      if (post.accountId !== c.account.id) return accessDenied(`partnerApiPostsExternal.DELETE.${c.version}01`);
+      if (post.accountId !== c.account.id || !mayAuthor(c, post.author)) {
+        return accessDenied(`partnerApiPostsExternal.DELETE.${c.version}01`);
+      }
       // A repeated delete (after a lost answer) finds the post gone and answers the same.
       if (post.deletedAt === undefined) {
         post.deletedAt = clock.now();
+        sim.content.posts = sim.content.posts.filter((p) => p.id !== urn);
         sim.recordWrite('delete', { urn }, c.account.id);
       }
       return { status: 204 };
@@ -700,10 +765,13 @@ export function createLinkedInSim(clock: Clock) {
     { write: true },
   );
 
+  communityManagement(sim, { rest, pathUrn, accessDenied, seededPost, authorOf });
+
   const seed = () => {
     ledger.clear();
     assets.clear();
     posts.length = 0;
+    authors.clear();
     sim.knobs.dailyCalls = 100_000;
     sim.knobs.dailyPosts = 150;
     sim.knobs.versionMonths = 12;
@@ -714,7 +782,486 @@ export function createLinkedInSim(clock: Clock) {
       name: 'Switchboard Sim',
       email: 'switchboard.sim@example.com',
       emailVerified: true,
+      // The member administers one company page, which the organization endpoints answer for.
+      extra: { organizationId: numericId(8), followers: '2400' },
     });
   };
   return { sim, seed };
+}
+
+// Community Management: organization statistics (followers, page views, shares; DAY granularity over
+// epoch-ms time ranges), follower counts and lifetime follower demographics, social actions (likes and comments of posts, batch-read),
+// comments (offset-paged newest first, written and deleted), and the organization social action
+// notifications the comments send. Backed by sim.content.
+
+const DAY_MS = 86_400_000;
+const ORG_ADMIN = 'rw_organization_admin';
+/** Either lets a member read its own organization roles. */
+const ACL_SCOPES = [ORG_ADMIN, 'r_organization_admin'];
+
+interface RestDeps {
+  rest(req: SimRequest, access: string, scope?: string): Caller | SimReply;
+  pathUrn(req: SimRequest): string | SimReply;
+  accessDenied(what: string): SimReply;
+  seededPost(p: SimPost): Post;
+  authorOf(p: SimPost): string;
+}
+
+/** Lifetime follower breakdowns: each value's URN prefix, and the ids the simulator spreads followers over. */
+export const FOLLOWER_BREAKDOWNS = {
+  seniority: { urn: 'urn:li:seniority:', values: ['1', '3', '4', '5', '6', '7', '8', '10'] },
+  function: { urn: 'urn:li:function:', values: ['1', '4', '8', '12', '13', '18', '25'] },
+  industry: { urn: 'urn:li:industry:', values: ['4', '6', '43', '96', '104'] },
+  // United States, United Kingdom, Germany, India, France, Brazil.
+  country: {
+    urn: 'urn:li:geo:',
+    values: ['103644278', '101165590', '101282230', '102713980', '105015875', '106057199'],
+  },
+};
+
+/** Rest.li 2.0 lists, List(a,b), split at their top-level commas (comment URNs carry commas of their own). */
+function restliList(value: string | null): string[] | undefined {
+  const m = /^List\((.*)\)$/.exec(value ?? '');
+  if (!m) return undefined;
+  const out: string[] = [];
+  let depth = 0;
+  let item = '';
+  for (const ch of m[1] ?? '') {
+    if (ch === ',' && depth === 0) {
+      out.push(item);
+      item = '';
+      continue;
+    }
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    item += ch;
+  }
+  if (item) out.push(item);
+  return out.map((v) => decodeURIComponent(v));
+}
+
+/** timeIntervals=(timeRange:(start:<ms>,end:<ms>),timeGranularityType:DAY) */
+function timeIntervals(value: string | null): { start: number; end: number; granularity: string } | undefined {
+  const m = /^\(timeRange:\(start:(\d+),end:(\d+)\),timeGranularityType:(DAY|MONTH)\)$/.exec(value ?? '');
+  return m ? { start: Number(m[1]), end: Number(m[2]), granularity: m[3] as string } : undefined;
+}
+
+/** Comment URNs name their post: urn:li:comment:(urn:li:share:…,<id>). */
+export function commentUrnOf(m: SimMessage): string {
+  if (m.id.startsWith('urn:li:comment:')) return m.id;
+  return `urn:li:comment:(${m.threadId},${m.id.replace(/\D/g, '').slice(-19) || '0'})`;
+}
+const commentIdOf = (urn: string) => /,(\d+)\)$/.exec(urn)?.[1];
+
+/** Commenters the store names by a made-up id (fan-0, …) get a stable member URN. */
+const personOf = (authorId: string) =>
+  authorId.startsWith('urn:li:')
+    ? authorId
+    : `urn:li:person:${createHash('sha256').update(authorId).digest('base64url').replace(/[-_]/g, 'x').slice(0, 10)}`;
+
+function communityManagement(sim: PlatformSim, deps: RestDeps) {
+  const clock = sim.clock;
+  const shareUrn = () => `urn:li:share:7${numericId(18)}`;
+
+  sim.contentId = shareUrn;
+  // Seeded history gets LinkedIn's shapes: share URNs for posts, comment URNs that name their post.
+  shapeSeededIds(sim, {
+    post: shareUrn,
+    message(m) {
+      if (m.kind === 'comment') m.id = `urn:li:comment:(${m.threadId},7${numericId(18)})`;
+      else if (m.kind === 'mention') m.id = m.threadId = shareUrn();
+    },
+  });
+
+  /** The caller, when it administers `org` with rw_organization_admin. */
+  function orgAdmin(req: SimRequest, access: string, org: string | null): Caller | SimReply {
+    const c = deps.rest(req, access);
+    if ('status' in c) return c;
+    if (!org) return restError(400, 'ILLEGAL_ARGUMENT', 'The organizationalEntity parameter is required');
+    if (!c.scopes.includes(ORG_ADMIN) || !c.orgs.includes(org)) return deps.accessDenied(`${access}.${c.version}01`);
+    return c;
+  }
+
+  const accountOfOrg = (org: string) => [...sim.accounts.values()].find((a) => orgsOf(a).includes(org));
+  const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`);
+
+  /** Daily values of the org's account inside a time range (end exclusive), as LinkedIn's elements. */
+  function daily(org: string, range: { start: number; end: number }) {
+    const account = accountOfOrg(org);
+    if (!account) return [];
+    const from = new Date(range.start).toISOString().slice(0, 10);
+    const to = new Date(range.end - 1).toISOString().slice(0, 10);
+    return sim.content
+      .dailyOf(account.id, from, to)
+      .map(({ day, metrics }) => ({ timeRange: { start: dayStart(day), end: dayStart(day) + DAY_MS }, metrics }));
+  }
+
+  const paging = (count: number) => ({ start: 0, count, links: [] });
+  const badRange = () =>
+    restError(
+      400,
+      'ILLEGAL_ARGUMENT',
+      'timeIntervals must be (timeRange:(start:<ms>,end:<ms>),timeGranularityType:DAY)',
+    );
+
+  /** Followers of the page now: the seeded count plus what content/bump added (firstDegreeSize). */
+  const followersOf = (a: SimAccount) =>
+    Number(a.extra?.followers ?? 0) + (sim.content.totals.get(a.id)?.firstDegreeSize ?? 0);
+
+  /**
+   * Lifetime demographics: the followers spread over each breakdown's values (sync-content.ts
+   * audienceOf; bump `seniority.3`, `country.103644278`, …), a tenth of each paid.
+   */
+  function lifetimeFollowers(org: string, a: SimAccount) {
+    const breakdown = (dimension: keyof typeof FOLLOWER_BREAKDOWNS, key: string) => {
+      const { urn, values } = FOLLOWER_BREAKDOWNS[dimension];
+      return audienceOf(sim.content, a.id, dimension, values, followersOf(a)).map(({ value, count }) => ({
+        followerCounts: {
+          organicFollowerCount: count - Math.floor(count / 10),
+          paidFollowerCount: Math.floor(count / 10),
+        },
+        [key]: `${urn}${value}`,
+      }));
+    };
+    return {
+      followerCountsByAssociationType: [],
+      followerCountsBySeniority: breakdown('seniority', 'seniority'),
+      followerCountsByFunction: breakdown('function', 'function'),
+      followerCountsByIndustry: breakdown('industry', 'industry'),
+      followerCountsByGeoCountry: breakdown('country', 'geo'),
+      followerCountsByGeo: [],
+      followerCountsByStaffCountRange: [],
+      organizationalEntity: org,
+    };
+  }
+
+  // With timeIntervals: follower gains by day. Without: lifetime follower demographics.
+  sim.route('GET', '/rest/organizationalEntityFollowerStatistics', 'analytics', (req) => {
+    const org = req.query.get('organizationalEntity');
+    const c = orgAdmin(req, 'organizationalEntityFollowerStatistics.FINDER-organizationalEntity', org);
+    if ('status' in c) return c;
+    if (!req.query.has('timeIntervals')) {
+      return { status: 200, body: { paging: paging(1), elements: [lifetimeFollowers(org as string, c.account)] } };
+    }
+    const range = timeIntervals(req.query.get('timeIntervals'));
+    if (!range) return badRange();
+    const elements = daily(org as string, range).map(({ timeRange, metrics }) => ({
+      timeRange,
+      followerGains: {
+        organicFollowerGain: metrics.organicFollowerGain ?? 0,
+        paidFollowerGain: metrics.paidFollowerGain ?? 0,
+      },
+      organizationalEntity: org,
+    }));
+    return { status: 200, body: { paging: paging(elements.length), elements } };
+  });
+
+  sim.route('GET', '/rest/organizationPageStatistics', 'analytics', (req) => {
+    const org = req.query.get('organization');
+    const c = orgAdmin(req, 'organizationPageStatistics.FINDER-organization', org);
+    if ('status' in c) return c;
+    const range = timeIntervals(req.query.get('timeIntervals'));
+    if (!range) return badRange();
+    const elements = daily(org as string, range).map(({ timeRange, metrics }) => ({
+      timeRange,
+      totalPageStatistics: {
+        views: {
+          allPageViews: { pageViews: metrics.pageViews ?? metrics.views ?? 0 },
+          overviewPageViews: { pageViews: 0 },
+        },
+        clicks: {},
+      },
+      organization: org,
+    }));
+    return { status: 200, body: { paging: paging(elements.length), elements } };
+  });
+
+  const shareStatistics = (values: Record<string, number>) => ({
+    uniqueImpressionsCount: counterOf(values, 'uniqueImpressionsCount', 'reach'),
+    shareCount: counterOf(values, 'shareCount', 'shares'),
+    engagement: counterOf(values, 'engagement'),
+    clickCount: counterOf(values, 'clickCount', 'clicks'),
+    likeCount: counterOf(values, 'likeCount', 'likes'),
+    impressionCount: counterOf(values, 'impressionCount', 'views'),
+    commentCount: counterOf(values, 'commentCount', 'comments'),
+  });
+
+  // Time-bound: one element per day. With shares=List(…) / ugcPosts=List(…): lifetime, per post.
+  sim.route('GET', '/rest/organizationalEntityShareStatistics', 'share_statistics', (req) => {
+    const org = req.query.get('organizationalEntity');
+    const c = orgAdmin(req, 'organizationalEntityShareStatistics.FINDER-organizationalEntity', org);
+    if ('status' in c) return c;
+    const shares = restliList(req.query.get('shares'));
+    const ugcPosts = restliList(req.query.get('ugcPosts'));
+    if (shares || ugcPosts) {
+      const wanted = [...(shares ?? []), ...(ugcPosts ?? [])];
+      if (wanted.length > 100) return restError(400, 'ILLEGAL_ARGUMENT', 'At most 100 posts per request');
+      const elements = wanted.flatMap((urn) => {
+        const post = sim.content.post(urn);
+        if (!post || deps.authorOf(post) !== org) return [];
+        const key = urn.startsWith('urn:li:ugcPost:') ? 'ugcPost' : 'share';
+        return [{ totalShareStatistics: shareStatistics(post.counters), [key]: urn, organizationalEntity: org }];
+      });
+      return { status: 200, body: { paging: paging(elements.length), elements } };
+    }
+    const range = timeIntervals(req.query.get('timeIntervals'));
+    if (!range) return badRange();
+    const elements = daily(org as string, range).map(({ timeRange, metrics }) => ({
+      timeRange,
+      totalShareStatistics: shareStatistics(metrics),
+      organizationalEntity: org,
+    }));
+    return { status: 200, body: { paging: paging(elements.length), elements } };
+  });
+
+  // Followers of a page now: networkSizes/{org}?edgeType=COMPANY_FOLLOWED_BY_MEMBER.
+  sim.route('GET', /^\/rest\/networkSizes\/(?<urn>[^/]+)$/, 'account', (req) => {
+    const urn = deps.pathUrn(req);
+    if (typeof urn !== 'string') return urn;
+    const c = orgAdmin(req, 'networkSizes.GET', urn);
+    if ('status' in c) return c;
+    if (req.query.get('edgeType') !== 'COMPANY_FOLLOWED_BY_MEMBER') {
+      return restError(400, 'ILLEGAL_ARGUMENT', 'edgeType must be COMPANY_FOLLOWED_BY_MEMBER');
+    }
+    return { status: 200, body: { firstDegreeSize: followersOf(c.account) } };
+  });
+
+  // The member's roles: organizationAcls?q=roleAssignee[&role=…][&state=…]. The seeded member is the
+  // approved ADMINISTRATOR of its page (extra.organizationId); a member without one has no roles.
+  sim.route('GET', '/rest/organizationAcls', 'organization_acls', (req) => {
+    const c = deps.rest(req, 'organizationAcls.FINDER-roleAssignee');
+    if ('status' in c) return c;
+    if (req.query.get('q') !== 'roleAssignee') {
+      return restError(400, 'ILLEGAL_ARGUMENT', 'Unsupported finder; use q=roleAssignee');
+    }
+    if (!ACL_SCOPES.some((s) => c.scopes.includes(s))) {
+      return deps.accessDenied(`organizationAcls.FINDER-roleAssignee.${c.version}01`);
+    }
+    const role = req.query.get('role');
+    const state = req.query.get('state');
+    const start = Number(req.query.get('start') ?? 0);
+    const count = Number(req.query.get('count') ?? 10);
+    if (!Number.isInteger(start) || start < 0 || !Number.isInteger(count) || count < 1 || count > 100) {
+      return restError(400, 'ILLEGAL_ARGUMENT', 'start must be 0 or more and count between 1 and 100');
+    }
+    const all = c.orgs
+      .map((organization) => ({
+        roleAssignee: c.person,
+        state: 'APPROVED',
+        role: 'ADMINISTRATOR',
+        organization,
+      }))
+      .filter((acl) => (!role || acl.role === role) && (!state || acl.state === state));
+    return {
+      status: 200,
+      body: { paging: { start, count, total: all.length, links: [] }, elements: all.slice(start, start + count) },
+    };
+  });
+
+  /** The post a socialActions path names, when the caller may see it. */
+  function postOf(urn: string): SimPost | undefined {
+    return sim.content.post(urn);
+  }
+
+  const liveComments = (postUrn: string) =>
+    sim.content.messages.filter((m) => m.kind === 'comment' && !m.deleted && m.threadId === postUrn);
+
+  // Batch get of likes and comments summaries: socialActions?ids=List(urn,…).
+  sim.route('GET', '/rest/socialActions', 'media_stats', (req) => {
+    const c = deps.rest(req, 'socialActions.BATCH_GET');
+    if ('status' in c) return c;
+    const ids = restliList(req.query.get('ids'));
+    if (!ids?.length || ids.length > 100)
+      return restError(400, 'ILLEGAL_ARGUMENT', 'ids must be List(…) of 1 to 100 URNs');
+    const results: Record<string, unknown> = {};
+    const statuses: Record<string, number> = {};
+    const errors: Record<string, unknown> = {};
+    for (const urn of ids) {
+      const post = postOf(urn);
+      if (!post) {
+        statuses[urn] = 404;
+        errors[urn] = { status: 404, message: `${urn} does not exist` };
+        continue;
+      }
+      const all = liveComments(urn);
+      const likes = counterOf(post.counters, 'likeCount', 'likes');
+      statuses[urn] = 200;
+      results[urn] = {
+        target: urn,
+        likesSummary: { selectedLikes: [], aggregatedTotalLikes: likes, likedByCurrentUser: false, totalLikes: likes },
+        commentsSummary: {
+          selectedComments: [],
+          totalFirstLevelComments: all.filter((m) => !m.parentId).length,
+          commentsState: 'OPEN',
+          aggregatedTotalComments: counterOf(post.counters, 'commentCount', 'comments') || all.length,
+        },
+      };
+    }
+    return { status: 200, body: { results, statuses, errors } };
+  });
+
+  function commentBody(m: SimMessage) {
+    const urn = commentUrnOf(m);
+    const actor = personOf(m.authorId);
+    return {
+      id: commentIdOf(urn),
+      commentUrn: urn,
+      actor,
+      ...(m.fromAccount || actor.startsWith('urn:li:organization:') ? {} : { agent: actor }),
+      created: { actor, time: m.createdAt },
+      lastModified: { actor, time: m.createdAt },
+      message: { text: m.text, attributes: [] },
+      object: m.threadId,
+      ...(m.parentId ? { parentComment: m.parentId } : {}),
+      likesSummary: { selectedLikes: [], aggregatedTotalLikes: 0, likedByCurrentUser: false, totalLikes: 0 },
+    };
+  }
+
+  const findComment = (urn: string) =>
+    sim.content.messages.find((m) => m.kind === 'comment' && !m.deleted && commentUrnOf(m) === urn);
+
+  // Comments of a post (all of them, replies with their parentComment), or replies to one comment;
+  // newest first, offset-paged.
+  sim.route('GET', /^\/rest\/socialActions\/(?<urn>[^/]+)\/comments$/, 'comments', (req) => {
+    const c = deps.rest(req, 'socialActions.comments.GET_ALL');
+    if ('status' in c) return c;
+    const urn = deps.pathUrn(req);
+    if (typeof urn !== 'string') return urn;
+    const start = Number(req.query.get('start') ?? 0);
+    const count = Number(req.query.get('count') ?? 10);
+    if (!Number.isInteger(start) || start < 0 || !Number.isInteger(count) || count < 1 || count > 100) {
+      return restError(400, 'ILLEGAL_ARGUMENT', 'start must be 0 or more and count between 1 and 100');
+    }
+    const parent = urn.startsWith('urn:li:comment:') ? findComment(urn) : undefined;
+    if (!parent && !postOf(urn)) return restError(404, 'NOT_FOUND', `${urn} does not exist`);
+    const all = (parent ? liveComments(parent.threadId).filter((m) => m.parentId === urn) : liveComments(urn)).sort(
+      (a, b) => b.createdAt - a.createdAt,
+    );
+    return {
+      status: 200,
+      body: {
+        paging: { start, count, total: all.length, links: [] },
+        elements: all.slice(start, start + count).map(commentBody),
+      },
+    };
+  });
+
+  /** Who may act on a post: the member, or a page the member administers. */
+  const actorAllowed = (c: Caller, actor: unknown) =>
+    typeof actor === 'string' && (actor === c.person || c.orgs.includes(actor));
+  const canWrite = (c: Caller) => c.scopes.includes('w_member_social') || c.scopes.includes('w_organization_social');
+
+  sim.route(
+    'POST',
+    /^\/rest\/socialActions\/(?<urn>[^/]+)\/comments$/,
+    'reply',
+    (req) => {
+      const c = deps.rest(req, 'socialActions.comments.CREATE');
+      if ('status' in c) return c;
+      if (!canWrite(c)) return deps.accessDenied(`socialActions.comments.CREATE.${c.version}01`);
+      const urn = deps.pathUrn(req);
+      if (typeof urn !== 'string') return urn;
+      const b = req.json ?? {};
+      if (!actorAllowed(c, b.actor)) {
+        return deps.accessDenied(`socialActions.comments.CREATE.${c.version}01 (actor ${String(b.actor)})`);
+      }
+      const text = (b.message as { text?: unknown } | undefined)?.text;
+      if (typeof text !== 'string' || !text.trim()) return invalid('/message/text', 'Field is required');
+      if (text.length > 1250) return invalid('/message/text', 'Length of text must not exceed 1250 characters');
+      const inPath = urn.startsWith('urn:li:comment:') ? findComment(urn) : undefined;
+      const post = postOf(inPath?.threadId ?? urn);
+      if (!post) return restError(404, 'NOT_FOUND', `${urn} does not exist`);
+      let parentUrn = typeof b.parentComment === 'string' ? b.parentComment : inPath ? urn : undefined;
+      const parent = parentUrn ? findComment(parentUrn) : undefined;
+      if (parentUrn && (!parent || parent.threadId !== post.id)) {
+        return invalid('/parentComment', `${parentUrn} is not a comment on ${post.id}`, { status: 400 });
+      }
+      // One level of nesting: a reply to a reply joins its top-level comment.
+      if (parent?.parentId) parentUrn = parent.parentId;
+      const comment = sim.content.addMessage(
+        sim.content.message({
+          id: `urn:li:comment:(${post.id},7${numericId(18)})`,
+          accountId: post.accountId,
+          kind: 'comment',
+          threadId: post.id,
+          ...(parentUrn ? { parentId: parentUrn } : {}),
+          authorId: b.actor as string,
+          authorName: c.account.name,
+          text,
+          createdAt: clock.now(),
+          fromAccount: post.accountId === c.account.id,
+        }),
+      );
+      sim.recordWrite('reply', { urn: comment.id, post: post.id, parentComment: parentUrn, text }, c.account.id);
+      return { status: 201, headers: { 'x-restli-id': String(commentIdOf(comment.id)) }, body: commentBody(comment) };
+    },
+    { write: true },
+  );
+
+  sim.route(
+    'DELETE',
+    /^\/rest\/socialActions\/(?<urn>[^/]+)\/comments\/(?<id>\d+)$/,
+    'moderate',
+    (req) => {
+      const c = deps.rest(req, 'socialActions.comments.DELETE');
+      if ('status' in c) return c;
+      if (!canWrite(c)) return deps.accessDenied(`socialActions.comments.DELETE.${c.version}01`);
+      const urn = deps.pathUrn(req);
+      if (typeof urn !== 'string') return urn;
+      const actor = req.query.get('actor');
+      if (!actorAllowed(c, actor)) return deps.accessDenied(`socialActions.comments.DELETE.${c.version}01 (actor)`);
+      const comment = liveComments(urn).find((m) => commentIdOf(commentUrnOf(m)) === req.params.id);
+      if (!comment) return restError(404, 'NOT_FOUND', `Comment ${req.params.id} on ${urn} does not exist`);
+      // The post's owner may delete any comment on it; others only their own.
+      if (comment.accountId !== c.account.id && personOf(comment.authorId) !== actor) {
+        return deps.accessDenied(`socialActions.comments.DELETE.${c.version}01`);
+      }
+      comment.deleted = true;
+      sim.recordWrite('moderate', { urn: commentUrnOf(comment), deleted: true }, c.account.id);
+      return { status: 204 };
+    },
+    { write: true },
+  );
+
+  // Organization social action notifications (the member subscribed for its page). A redelivery of
+  // the same notification carries the same id, so the id comes from the message.
+  const notificationId = (messageId: string) =>
+    Number.parseInt(createHash('sha256').update(messageId).digest('hex').slice(0, 12), 16);
+  sim.webhookFor = (m) => {
+    const account = sim.accounts.get(m.accountId);
+    const org = orgsOf(account)[0] ?? `urn:li:person:${m.accountId}`;
+    const actor = personOf(m.authorId);
+    const base = {
+      notificationId: notificationId(m.id),
+      organizationalEntity: org,
+      lastModifiedAt: m.createdAt,
+      subscriber: `urn:li:person:${m.accountId}`,
+    };
+    const notification =
+      m.kind === 'mention'
+        ? {
+            ...base,
+            action: 'SHARE_MENTION',
+            sourcePost: m.id,
+            generatedActivity: m.id,
+            decoratedGeneratedActivity: { share: { entity: m.id, owner: actor, text: m.text } },
+          }
+        : {
+            ...base,
+            action: m.fromAccount ? 'ADMIN_COMMENT' : 'COMMENT',
+            sourcePost: m.threadId,
+            decoratedSourcePost: { entity: m.threadId, owner: org },
+            generatedActivity: commentUrnOf(m),
+            decoratedGeneratedActivity: {
+              comment: {
+                entity: commentUrnOf(m),
+                object: m.threadId,
+                owner: actor,
+                text: m.text,
+                ...(m.parentId ? { parentComment: m.parentId } : {}),
+              },
+            },
+          };
+    return { type: 'ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS', notifications: [notification] };
+  };
 }

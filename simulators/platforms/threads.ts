@@ -1,23 +1,37 @@
-import { type Clock, numericId, PlatformSim } from '../core.ts';
+import type { SimMessage } from '../content.ts';
+import { type Clock, numericId, PlatformSim, type SimAccount, type SimReply, type SimRequest } from '../core.ts';
 import {
+  accountInsights,
+  addContentPost,
   authError,
   authorizeRoute,
   CONTAINER_STATUS,
   type ContainerData,
+  caller,
   containerPublishing,
+  counter,
+  dailySum,
+  dailyValues,
+  followerDemographics,
+  graphPage,
   graphPath,
   graphTime,
   idList,
+  insight,
   longLivedRoutes,
   type MetaProblem,
+  messageOf,
   metaError,
   ok,
   pick,
+  postInsights,
   publishProblems,
   redeem,
   required,
   serverError,
+  setHidden,
   throttle,
+  unixParam,
   unsupported,
 } from './meta.ts';
 
@@ -34,6 +48,16 @@ const mediaNotFound = (id: string): MetaProblem => ({
 });
 
 const MEDIA_TYPES = ['TEXT', 'IMAGE', 'VIDEO', 'CAROUSEL'];
+
+/** threads_insights metrics: views is a daily series, the others total values. */
+const USER_METRICS = ['views', 'likes', 'replies', 'reposts', 'quotes', 'clicks', 'followers_count'];
+const MEDIA_METRICS = ['views', 'likes', 'replies', 'reposts', 'quotes', 'shares'];
+/** Nothing before 2024-04-13 (1712991600) is available. */
+const INSIGHTS_EPOCH_S = 1_712_991_600;
+/** Threads documents no maximum window: lifetime totals are asked for since the epoch. */
+const MAX_INSIGHTS_DAYS = 36_500;
+
+const shortcodeOf = (id: string) => Buffer.from(id).toString('base64url').slice(0, 11);
 
 /** POST /{user-id}/threads parameters → container data, or why Threads refuses them. */
 function parseContainer(
@@ -145,7 +169,90 @@ export function createThreadsSim(clock: Clock) {
       reply_quota_usage: usage.replies,
       reply_config: { quota_total: sim.knobs.replyCap, quota_duration: 86_400 },
     }),
+    // Replies are not threads: /me/threads lists posts; a reply lives under its root post.
+    listed: (m) => m.data.replyToId === undefined,
+    onPublished: (m) => {
+      const account = sim.accounts.get(m.accountId);
+      if (m.data.replyToId === undefined) {
+        addContentPost(sim, {
+          id: m.id,
+          accountId: m.accountId,
+          createdAt: m.publishedAt,
+          text: m.data.text ?? '',
+          mediaType: m.data.mediaType,
+          counters: {},
+        });
+        return;
+      }
+      const parent = sim.content.messages.find((x) => x.id === m.data.replyToId);
+      sim.content.addMessage(
+        sim.content.message({
+          id: m.id,
+          accountId: m.accountId,
+          kind: 'comment',
+          threadId: parent?.threadId ?? m.data.replyToId,
+          parentId: m.data.replyToId,
+          authorId: account?.handle ?? m.accountId,
+          authorName: account?.name ?? '',
+          text: m.data.text ?? '',
+          createdAt: m.publishedAt,
+          fromAccount: true,
+        }),
+      );
+    },
+    otherObject: (id, account, fields) => {
+      const reply = messageOf(sim, account.id, id);
+      return reply ? ok(pick(replyView(reply, account), fields)) : undefined;
+    },
   });
+
+  /** A reply or a mention the way Threads shows a post of someone else (or the account's own reply). */
+  function replyView(m: SimMessage, a: SimAccount): Record<string, unknown> {
+    const username = m.fromAccount ? a.handle : m.authorId;
+    const code = shortcodeOf(m.id);
+    const children = sim.content.messages.some((x) => x.parentId === m.id && !x.deleted);
+    return {
+      id: m.id,
+      text: m.text,
+      username,
+      timestamp: graphTime(m.createdAt),
+      media_product_type: 'THREADS',
+      media_type: 'TEXT_POST',
+      permalink: `https://www.threads.net/@${username}/post/${code}`,
+      shortcode: code,
+      is_quote_post: false,
+      ...(m.kind === 'mention'
+        ? {}
+        : {
+            hide_status: m.hidden ? 'HIDDEN' : 'NOT_HUSHED',
+            has_replies: children,
+            is_reply: true,
+            is_reply_owned_by_me: m.fromAccount,
+            replied_to: { id: m.parentId ?? m.threadId },
+            root_post: { id: m.threadId },
+          }),
+    };
+  }
+
+  /** Replies under a post or a reply of the account: direct ones, or the whole flattened conversation. */
+  function repliesUnder(req: SimRequest, edge: 'replies' | 'conversation'): SimReply {
+    const auth = sim.check(req.token);
+    if (!auth.ok || !auth.account) return authError(sim, auth);
+    const a = auth.account;
+    const id = req.params.media ?? '';
+    const post = publishing.mediaOf(id, a.id);
+    const reply = post ? undefined : messageOf(sim, a.id, id);
+    if (!post && !reply) return metaError(400, unsupported('get', id));
+    const all = sim.content
+      .messagesOf(a.id, 'comment')
+      .filter((m) =>
+        post ? m.threadId === id && (edge === 'conversation' || (m.parentId ?? id) === id) : m.parentId === id,
+      );
+    // reverse (default true): newest first.
+    if (req.query.get('reverse') === 'false') all.reverse();
+    const fields = req.query.get('fields') ?? 'id,text,timestamp';
+    return graphPage(sim, req, all, (m) => pick(replyView(m, a), fields));
+  }
 
   sim.route(
     'DELETE',
@@ -155,10 +262,8 @@ export function createThreadsSim(clock: Clock) {
       const auth = sim.check(req.token);
       if (!auth.ok || !auth.account) return authError(sim, auth);
       const id = req.params.id ?? '';
-      const media = publishing.published.get(id);
-      if (!media || media.accountId !== auth.account.id || media.deletedAt !== undefined) {
-        return metaError(400, unsupported('delete', id));
-      }
+      const media = publishing.mediaOf(id, auth.account.id);
+      if (!media) return metaError(400, unsupported('delete', id));
       const total = sim.knobs.deleteCap;
       if (total !== undefined && sim.capUsage('delete', auth.account.id, 86_400_000).used >= total) {
         return metaError(
@@ -173,11 +278,105 @@ export function createThreadsSim(clock: Clock) {
         );
       }
       media.deletedAt = sim.clock.now();
+      sim.content.posts = sim.content.posts.filter((p) => p.id !== id);
+      const reply = messageOf(sim, auth.account.id, id);
+      if (reply) reply.deleted = true;
       sim.recordWrite('delete', { mediaId: id }, auth.account.id);
       return ok({ success: true, deleted_id: id });
     },
     { write: true },
   );
+
+  // Sync: insights, replies (the comments of a post), hiding them, mentions, over the content store
+  // keyed by the Threads user id. Replies and mentions are named by username: Threads shows no ids
+  // of other users.
+  sim.contentId = () => `18${numericId(15)}`;
+
+  sim.route('GET', graphPath('/(?<user>[^/]+)/threads_insights'), 'insights', (req) => {
+    const who = caller(sim, req, 'get');
+    if ('reply' in who) return who.reply;
+    const id = who.account.id;
+    const followers = sim.content.totals.get(id)?.followers_count ?? 0;
+    const demographics = followerDemographics(sim, req, { accountId: id, followers, lifetime: false });
+    if (demographics) return demographics;
+    return accountInsights(sim, req, {
+      valid: USER_METRICS,
+      maxDays: MAX_INSIGHTS_DAYS,
+      check() {
+        const since = unixParam(req.query.get('since'));
+        if (since === undefined || since >= INSIGHTS_EPOCH_S) return undefined;
+        return metaError(400, { code: 100, message: `(#100) since must be on or after ${INSIGHTS_EPOCH_S}` });
+      },
+      entry(name, { sinceS, untilS }) {
+        if (name === 'views') return insight(id, name, 'day', { values: dailyValues(sim, id, name, sinceS, untilS) });
+        const total = name === 'followers_count' ? followers : dailySum(sim, id, name, sinceS, untilS);
+        return insight(id, name, 'lifetime', { total_value: { value: total } });
+      },
+    });
+  });
+
+  sim.route('GET', graphPath('/(?<media>\\d+)/insights'), 'media_insights', (req) => {
+    const found = publishing.callerMedia(req, req.params.media ?? '');
+    if ('status' in found) return found;
+    const post = sim.content.post(found.media.id);
+    return postInsights(req, found.media.id, MEDIA_METRICS, (name) => counter(post, name));
+  });
+
+  sim.route('GET', graphPath('/(?<media>\\d+)/conversation'), 'comments', (req) => repliesUnder(req, 'conversation'));
+  sim.route('GET', graphPath('/(?<media>\\d+)/replies'), 'replies', (req) => repliesUnder(req, 'replies'));
+
+  sim.route(
+    'POST',
+    graphPath('/(?<reply>\\d+)/manage_reply'),
+    'moderate',
+    (req) => {
+      const auth = sim.check(req.token);
+      if (!auth.ok || !auth.account) return authError(sim, auth);
+      const id = req.params.reply ?? '';
+      const reply = messageOf(sim, auth.account.id, id);
+      if (reply?.kind !== 'comment') return metaError(400, unsupported('post', id));
+      return setHidden(sim, req, reply, 'hide');
+    },
+    { write: true },
+  );
+
+  sim.route('GET', graphPath('/(?<user>[^/]+)/mentions'), 'mentions', (req) => {
+    const who = caller(sim, req, 'get');
+    if ('reply' in who) return who.reply;
+    const fields = req.query.get('fields') ?? 'id,text,timestamp';
+    return graphPage(sim, req, sim.content.messagesOf(who.account.id, 'mention'), (m) =>
+      pick(replyView(m, who.account), fields),
+    );
+  });
+
+  // Webhooks in Threads' own shape: one object per event, values.field replies or mentions.
+  sim.webhookFor = (m) => {
+    const account = sim.accounts.get(m.accountId);
+    const username = m.fromAccount ? account?.handle : m.authorId;
+    return {
+      app_id: sim.opts.clientId,
+      topic: 'moderate',
+      target_id: m.accountId,
+      time: Math.floor(m.createdAt / 1000),
+      subscription_id: `sub-${m.accountId}`,
+      has_uid_field: false,
+      values: {
+        field: m.kind === 'mention' ? 'mentions' : 'replies',
+        value: {
+          id: m.id,
+          username,
+          text: m.text,
+          media_type: 'TEXT_POST',
+          permalink: `https://www.threads.net/@${username}/post/${shortcodeOf(m.id)}`,
+          replied_to: m.kind === 'mention' ? undefined : { id: m.parentId ?? m.threadId },
+          root_post:
+            m.kind === 'mention' ? undefined : { id: m.threadId, owner_id: m.accountId, username: account?.handle },
+          shortcode: shortcodeOf(m.id),
+          timestamp: graphTime(m.createdAt),
+        },
+      },
+    };
+  };
 
   const seed = () => {
     publishing.reset();
@@ -189,7 +388,8 @@ export function createThreadsSim(clock: Clock) {
     sim.knobs.publishCap = 250;
     sim.knobs.replyCap = 1000;
     sim.knobs.deleteCap = 100;
-    sim.addAccount({ id: numericId(17), name: 'Simulated Studio', handle: 'simulated.studio' });
+    const account = sim.addAccount({ id: numericId(17), name: 'Simulated Studio', handle: 'simulated.studio' });
+    sim.content.totals.set(account.id, { followers_count: 2048 });
   };
   return { sim, seed };
 }

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { SimPost } from '../content.ts';
 import {
   type Clock,
   type Grant,
@@ -10,6 +11,7 @@ import {
   type SimRequest,
   type SimToken,
 } from '../core.ts';
+import { counterOf } from '../sync-content.ts';
 
 // TikTok: Login Kit v2 (www.tiktok.com/v2/auth/authorize/, open.tiktokapis.com/v2/oauth/*) with
 // rotating refresh tokens (2026 lifetimes: access 2 h, refresh 180 d), the Display API's user/info
@@ -66,6 +68,10 @@ export function createTikTokSim(clock: Clock) {
     serverError: (_sim, status) => envelope(status, 'internal_error', 'Something went wrong. Please try again later.'),
   });
   sim.limit('user_info', 600, 60_000);
+  sim.limit('media_list', 600, 60_000);
+  sim.limit('media_stats', 600, 60_000);
+  // Video ids are int64 digits (7…, 19 long).
+  sim.contentId = () => `7${numericId(18)}`;
   // TikTok counts these per access token; the simulator's windows are per app, which is the same
   // thing while a test drives one creator.
   sim.limit('creator_info', 20, 60_000);
@@ -184,15 +190,19 @@ export function createTikTokSim(clock: Clock) {
       username: a.handle,
       bio_description: '',
       is_verified: false,
-      follower_count: Number(a.extra?.followers ?? 0),
-      following_count: Number(a.extra?.following ?? 0),
-      likes_count: Number(a.extra?.likes ?? 0),
-      video_count: Number(a.extra?.videos ?? 0),
+      // Seeded counts plus what content/bump added (TikTok's names: follower_count, …).
+      follower_count: Number(a.extra?.followers ?? 0) + bumped(a.id, 'follower_count'),
+      following_count: Number(a.extra?.following ?? 0) + bumped(a.id, 'following_count'),
+      likes_count: Number(a.extra?.likes ?? 0) + bumped(a.id, 'likes_count'),
+      video_count: Number(a.extra?.videos ?? 0) + bumped(a.id, 'video_count'),
     };
     return envelope(200, 'ok', '', { user: Object.fromEntries(fields.map((f) => [f, values[f]])) });
   });
 
+  const bumped = (accountId: string, key: string) => sim.content.totals.get(accountId)?.[key] ?? 0;
+
   const publishing = contentPosting(sim, envelope);
+  displayVideos(sim, envelope);
 
   const seed = () => {
     publishing.seed();
@@ -526,7 +536,18 @@ function contentPosting(
       p.completedAt ??= clock.now();
       // Moderation hands out the public post id later (usually under a minute, sometimes hours).
       if (p.postMode === 'DIRECT_POST' && clock.now() - p.completedAt >= (sim.knobs.moderationMs ?? 0)) {
-        p.postId ??= `7${numericId(18)}`;
+        if (!p.postId) {
+          p.postId = `7${numericId(18)}`;
+          // Public now: video/list and video/query show it, with counters from zero.
+          sim.content.posts.unshift({
+            id: p.postId,
+            accountId: p.accountId,
+            createdAt: clock.now(),
+            text: p.title,
+            mediaType: p.mediaType,
+            counters: {},
+          });
+        }
       }
     } else {
       data.status = file ? 'PROCESSING_UPLOAD' : 'PROCESSING_DOWNLOAD';
@@ -560,4 +581,122 @@ function contentPosting(
       });
     },
   };
+}
+
+/** Fields video/list and video/query can return. */
+const VIDEO_FIELDS = new Set([
+  'id',
+  'create_time',
+  'cover_image_url',
+  'share_url',
+  'video_description',
+  'duration',
+  'height',
+  'width',
+  'title',
+  'embed_html',
+  'embed_link',
+  'like_count',
+  'comment_count',
+  'share_count',
+  'view_count',
+]);
+
+/**
+ * The Display API's videos: video/list (newest first; the cursor is a create time in ms, and the
+ * answer's cursor is the create time of its last video) and video/query (up to 20 ids), both with
+ * lifetime counters. Backed by sim.content; errors in TikTok's envelope.
+ */
+function displayVideos(
+  sim: PlatformSim,
+  envelope: (status: number, code: string, message: string, data?: unknown) => SimReply,
+) {
+  const invalidParams = (message: string) => envelope(400, 'invalid_params', message);
+
+  function reader(req: SimRequest): SimAccount | SimReply {
+    const auth = sim.check(req.token);
+    if (!auth.ok || !auth.account || !auth.grant) {
+      return envelope(401, 'access_token_invalid', 'The access token is invalid or not found in the request.');
+    }
+    if (!auth.grant.scopes.includes('video.list')) {
+      return envelope(
+        401,
+        'scope_not_authorized',
+        'The user did not authorize the scope required for completing this request.',
+      );
+    }
+    return auth.account;
+  }
+
+  function fieldsOf(req: SimRequest): string[] | SimReply {
+    const fields = (req.query.get('fields') ?? '').split(',').filter(Boolean);
+    const unknown = fields.find((f) => !VIDEO_FIELDS.has(f));
+    if (!fields.length || unknown) return invalidParams(`Invalid fields: ${unknown ?? '(none)'}`);
+    return fields;
+  }
+
+  function view(p: SimPost, account: SimAccount, fields: string[]) {
+    const values: Record<string, unknown> = {
+      id: p.id,
+      create_time: Math.floor(p.createdAt / 1000),
+      cover_image_url: `https://p16-sign.tiktokcdn-us.com/obj/tos-useast5-p-0068-tx/${p.id}~tplv-noop.image`,
+      share_url: `https://www.tiktok.com/@${account.handle}/video/${p.id}`,
+      video_description: p.text,
+      duration: 15 + (Number(p.id.slice(-2)) % 45),
+      height: 1920,
+      width: 1080,
+      title: p.text,
+      embed_html: `<blockquote class="tiktok-embed" data-video-id="${p.id}"></blockquote>`,
+      embed_link: `https://www.tiktok.com/player/v1/${p.id}`,
+      like_count: counterOf(p.counters, 'like_count', 'likes'),
+      comment_count: counterOf(p.counters, 'comment_count', 'comments'),
+      share_count: counterOf(p.counters, 'share_count', 'shares'),
+      view_count: counterOf(p.counters, 'view_count', 'views'),
+    };
+    return Object.fromEntries(fields.map((f) => [f, values[f]]));
+  }
+
+  sim.route('POST', '/v2/video/list/', 'media_list', (req) => {
+    const account = reader(req);
+    if ('status' in account) return account;
+    const fields = fieldsOf(req);
+    if (!Array.isArray(fields)) return fields;
+    const body = req.json ?? {};
+    const max = body.max_count ?? 10;
+    if (!Number.isInteger(max) || (max as number) < 1 || (max as number) > 20) {
+      return invalidParams('max_count must be an integer from 1 to 20.');
+    }
+    const cursor = body.cursor;
+    if (cursor !== undefined && !(Number.isSafeInteger(cursor) && (cursor as number) >= 0)) {
+      return invalidParams('cursor must be a UTC Unix timestamp in milliseconds.');
+    }
+    const older = sim.content
+      .postsOf(account.id)
+      .filter((p) => cursor === undefined || cursor === 0 || p.createdAt < (cursor as number));
+    const page = older.slice(0, max as number);
+    const last = page.at(-1);
+    // The next cursor is the create time (ms) of the last video shown; ids are strings here.
+    return envelope(200, 'ok', '', {
+      videos: page.map((p) => view(p, account, fields)),
+      cursor: last ? last.createdAt : (cursor ?? 0),
+      has_more: older.length > page.length,
+    });
+  });
+
+  sim.route('POST', '/v2/video/query/', 'media_stats', (req) => {
+    const account = reader(req);
+    if ('status' in account) return account;
+    const fields = fieldsOf(req);
+    if (!Array.isArray(fields)) return fields;
+    const ids = (req.json?.filters as { video_ids?: unknown } | undefined)?.video_ids;
+    if (!Array.isArray(ids) || !ids.length || ids.length > 20 || ids.some((id) => typeof id !== 'string')) {
+      return invalidParams('filters.video_ids must hold 1 to 20 video ids.');
+    }
+    // Ids that are not the creator's own (or are gone) are left out.
+    const videos = (ids as string[])
+      .map((id) => sim.content.post(id))
+      .filter((p): p is SimPost => !!p && p.accountId === account.id)
+      .map((p) => view(p, account, fields));
+    return envelope(200, 'ok', '', { videos });
+  });
 }

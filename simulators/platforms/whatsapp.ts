@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import type { SimAttachment, SimMessage } from '../content.ts';
 import {
   type Clock,
   type Grant,
@@ -12,6 +13,8 @@ import {
 import {
   authError,
   authorizeRoute,
+  dailyValues,
+  dayStartS,
   graphPath,
   metaError,
   ok,
@@ -108,6 +111,60 @@ export const inboundWebhook = (
 const unixString = (ms: number) => String(Math.floor(ms / 1000));
 
 /**
+ * An attachment's bytes: deterministic per media id. They are 7-bit on purpose: the simulator's
+ * server sends string bodies as UTF-8, which would change any byte above 0x7f.
+ */
+export function attachmentBytes(a: Pick<SimAttachment, 'id' | 'bytes'>): Buffer {
+  const pattern = Buffer.from(createHash('sha256').update(a.id).digest('base64'));
+  const out = Buffer.alloc(a.bytes);
+  for (let i = 0; i < a.bytes; i++) out[i] = pattern[i % pattern.length] as number;
+  return out;
+}
+/** WhatsApp's sha256 of a media file: base64 of the digest of its bytes. */
+export const attachmentSha256 = (a: Pick<SimAttachment, 'id' | 'bytes'>) =>
+  createHash('sha256').update(attachmentBytes(a)).digest('base64');
+
+/** The message type a file is sent as, from its MIME type. */
+const mediaKind = (mime: string) =>
+  mime.startsWith('image/')
+    ? 'image'
+    : mime.startsWith('video/')
+      ? 'video'
+      : mime.startsWith('audio/')
+        ? 'audio'
+        : 'document';
+
+/** The `messages` delivery for a message in the content store (text, or a file with its caption). */
+export function contentWebhook(n: WhatsAppNumber, m: SimMessage) {
+  const [file] = m.attachments;
+  const type = file ? mediaKind(file.mimeType) : 'text';
+  const body = file
+    ? {
+        [type]: {
+          id: file.id,
+          mime_type: file.mimeType,
+          sha256: attachmentSha256(file),
+          caption: m.text || undefined,
+          filename: type === 'document' ? `${file.id}.bin` : undefined,
+        },
+      }
+    : { text: { body: m.text } };
+  return messagesChange(n, {
+    contacts: [{ profile: { name: m.authorName }, wa_id: m.authorId }],
+    messages: [
+      {
+        from: m.authorId,
+        id: m.id,
+        timestamp: unixString(m.createdAt),
+        type,
+        ...(m.parentId ? { context: { from: n.displayPhoneNumber, id: m.parentId } } : {}),
+        ...body,
+      },
+    ],
+  });
+}
+
+/**
  * What has happened to a sent message so far, from its 'message' job: sent while pending; sent and
  * delivered once ready (and read `messageReadMs` later, when that knob is ≥ 0); failed, with the
  * jobs/fail reason as errors[].code, if it was set to fail.
@@ -199,6 +256,17 @@ export function createWhatsAppSim(clock: Clock) {
       more: {
         error_data: { messaging_product: 'whatsapp', details: 'Cloud API message throughput has been reached.' },
       },
+      // Reads of the WABA and its media count against the WABA management limit, not throughput.
+      byRoute: Object.fromEntries(
+        ['analytics', 'media', 'media_download'].map((route) => [
+          route,
+          {
+            code: 80007,
+            message: '(#80007) There have been too many calls to this WhatsApp Business account.',
+            bucType: 'whatsapp_business_management',
+          },
+        ]),
+      ),
     }),
     serverError,
   });
@@ -288,9 +356,13 @@ export function createWhatsAppSim(clock: Clock) {
 
   /** `${phoneNumberId}:${waId}` → when the customer last wrote: their 24 h window runs from there. */
   const lastInbound = new Map<string, number>();
-  const windowOpen = (phoneNumberId: string, waId: string) => {
-    const at = lastInbound.get(`${phoneNumberId}:${waId}`);
-    return at !== undefined && clock.now() - at < WINDOW_MS;
+  const windowOpen = (account: SimAccount, waId: string) => {
+    const phoneNumberId = account.extra?.phoneNumberId ?? '';
+    const stored = sim.content
+      .messagesOf(account.id, 'dm', waId)
+      .find((m) => !m.fromAccount && m.authorId === waId)?.createdAt;
+    const at = Math.max(lastInbound.get(`${phoneNumberId}:${waId}`) ?? -1, stored ?? -1);
+    return at >= 0 && clock.now() - at < WINDOW_MS;
   };
   // Cloud API throughput: 80 messages a second per number (the simulated app has one number).
   sim.limit('send', 80, 1000);
@@ -314,9 +386,10 @@ export function createWhatsAppSim(clock: Clock) {
       const bad = (message: string) => waError(100, message, message.replace(/^\(#100\) /, ''));
       // Marking an inbound message read shares the endpoint and sends nothing.
       if (body.status === 'read') {
-        return typeof body.message_id === 'string'
-          ? ok({ success: true })
-          : bad('(#100) The parameter message_id is required.');
+        if (typeof body.message_id !== 'string') return bad('(#100) The parameter message_id is required.');
+        const inbound = sim.content.messages.find((m) => m.id === body.message_id && m.accountId === account.id);
+        if (inbound) inbound.read = true;
+        return ok({ success: true });
       }
       if (body.messaging_product !== 'whatsapp') return bad('(#100) The parameter messaging_product is required.');
       const to = typeof body.to === 'string' ? body.to : '';
@@ -332,7 +405,7 @@ export function createWhatsAppSim(clock: Clock) {
       }
       // Anything but a template needs the customer to have written within 24 h. (The live API may
       // also accept and then fail such a message in a `statuses` webhook; the simulator refuses.)
-      if (type !== 'template' && !windowOpen(phone, waId)) {
+      if (type !== 'template' && !windowOpen(account, waId)) {
         return waError(131047, '(#131047) Re-engagement message', FAILURES[131047]?.details ?? '');
       }
       const recent = sim.writes.filter(
@@ -346,9 +419,27 @@ export function createWhatsAppSim(clock: Clock) {
         );
       }
       const wamid = newWamid(waId);
-      const data = { wamid, to: waId, type, biz_opaque_callback_data: callback };
+      const context = body.context as { message_id?: unknown } | undefined;
+      const replyTo = typeof context?.message_id === 'string' ? context.message_id : undefined;
+      const data = { wamid, to: waId, type, biz_opaque_callback_data: callback, context: replyTo };
       sim.startJob('message', data, { id: wamid, accountId: account.id });
       sim.recordWrite('send', data, account.id);
+      // The conversation (the customer's wa_id) shows what the business sent, replies included.
+      const part = body[type] as { body?: unknown; name?: unknown } | undefined;
+      sim.content.addMessage(
+        sim.content.message({
+          id: wamid,
+          accountId: account.id,
+          kind: 'dm',
+          threadId: waId,
+          parentId: replyTo,
+          authorId: phone,
+          authorName: account.name,
+          text: typeof part?.body === 'string' ? part.body : `[${type}${part?.name ? ` ${part.name}` : ''}]`,
+          createdAt: clock.now(),
+          fromAccount: true,
+        }),
+      );
       return ok({
         messaging_product: 'whatsapp',
         contacts: [{ input: to, wa_id: waId }],
@@ -373,6 +464,18 @@ export function createWhatsAppSim(clock: Clock) {
     const id = newWamid(from);
     const text = typeof body.body === 'string' ? body.body : 'Hello';
     const name = typeof body.name === 'string' ? body.name : undefined;
+    sim.content.addMessage(
+      sim.content.message({
+        id,
+        accountId: account.id,
+        kind: 'dm',
+        threadId: from,
+        authorId: from,
+        authorName: name ?? 'Sim Customer',
+        text,
+        createdAt: clock.now(),
+      }),
+    );
     return ok({
       wamid: id,
       webhook: inboundWebhook(n, { id, from, name, timestamp: unixString(clock.now()), body: text }),
@@ -383,6 +486,119 @@ export function createWhatsAppSim(clock: Clock) {
   sim.route('GET', '/_sim/statuses', 'sim_statuses', (req) =>
     ok({ events: statusEvents(sim, req.query.get('wamid') ?? '') }),
   );
+
+  // Sync and inbox reads. Messages have no history API: they come by webhook only. The content
+  // store is keyed by the simulator account (one business number each); message ids are wamids.
+  // WABA ids are 15 digits and media ids any other shape, which is how GET /{id} tells them apart.
+  sim.contentId = () => newWamid(`1555${numericId(7)}`);
+
+  // GET /{waba-id}?fields=analytics.start(<unix>).end(<unix>).granularity(DAY).phone_numbers([…]):
+  // sent and delivered per day, at most a year back.
+  sim.route('GET', graphPath('/(?<waba>\\d{15})'), 'analytics', (req) => {
+    const auth = wabaAuth(req, 'get');
+    if ('reply' in auth) return auth.reply;
+    const waba = req.params.waba ?? '';
+    const fields = req.query.get('fields') ?? '';
+    const spec = /(?:^|,)analytics((?:\.\w+\([^)]*\))*)/.exec(fields);
+    if (!spec) return ok(pick({ id: waba, name: auth.account.name, currency: 'USD' }, fields || 'name'));
+    const args = Object.fromEntries([...(spec[1] ?? '').matchAll(/\.(\w+)\(([^)]*)\)/g)].map((m) => [m[1], m[2]]));
+    const start = Number(args.start);
+    const end = Number(args.end);
+    if (!Number.isInteger(start) || !Number.isInteger(end) || end <= start) {
+      return metaError(400, {
+        code: 100,
+        message: '(#100) analytics needs start and end as unix timestamps, start < end',
+      });
+    }
+    if (args.granularity !== 'DAY') {
+      return metaError(400, { code: 100, message: '(#100) The simulator answers granularity DAY only' });
+    }
+    if (start < Math.floor(clock.now() / 1000) - 366 * 86_400) {
+      return metaError(400, { code: 100, message: '(#100) start must be within the last year' });
+    }
+    let filter: string[] | undefined;
+    try {
+      filter = args.phone_numbers ? (JSON.parse(args.phone_numbers) as unknown[]).map(String) : undefined;
+    } catch {
+      return metaError(400, { code: 100, message: '(#100) phone_numbers must be a JSON array of phone numbers' });
+    }
+    const numbers = [...sim.accounts.values()]
+      .filter((a) => a.extra?.wabaId === waba)
+      .filter((a) => !filter || filter.some((f) => f.replace(/\D/g, '') === whatsAppNumber(a).displayPhoneNumber));
+    const series = (metric: string) =>
+      numbers.map((a) => dailyValues(sim, a.id, metric, start, end).map((v) => v.value));
+    const sent = series('sent');
+    const delivered = series('delivered');
+    const days = dailyValues(sim, '', 'sent', start, end);
+    const sum = (rows: number[][], i: number) => rows.reduce((total, row) => total + (row[i] ?? 0), 0);
+    return ok({
+      analytics: {
+        phone_numbers: numbers.map((a) => whatsAppNumber(a).displayPhoneNumber),
+        granularity: 'DAY',
+        data_points: days.map((d, i) => {
+          const startS = dayStartS(d.end_time.slice(0, 10)) - 86_400;
+          return { start: startS, end: startS + 86_400, sent: sum(sent, i), delivered: sum(delivered, i) };
+        }),
+      },
+      id: waba,
+    });
+  });
+
+  /** A file some customer sent to one of the token's numbers, with its message. */
+  const attachmentOf = (accountId: string, id: string) => {
+    for (const m of sim.content.messages) {
+      if (m.accountId !== accountId) continue;
+      const file = m.attachments.find((a) => a.id === id);
+      if (file) return file;
+    }
+    return undefined;
+  };
+  const downloadHash = (id: string, ext: number) =>
+    createHmac('sha256', sim.opts.clientSecret).update(`${id}:${ext}`).digest('base64url').slice(0, 22);
+
+  // GET /{media-id}: a download URL valid for 5 minutes, with the file's type, hash and size.
+  sim.route('GET', graphPath('/(?<media>(?!\\d{15}$)[A-Za-z0-9_.-]+)'), 'media', (req) => {
+    const auth = sim.check(req.token);
+    if (!auth.ok || !auth.account) return authError(sim, auth);
+    const id = req.params.media ?? '';
+    const file = attachmentOf(auth.account.id, id);
+    if (!file) return metaError(400, unsupported('get', id));
+    const ext = Math.floor(clock.now() / 1000) + 300;
+    const query = new URLSearchParams({ mid: id, ext: String(ext), hash: downloadHash(id, ext) });
+    return ok({
+      messaging_product: 'whatsapp',
+      url: `http://${req.headers.host}/${sim.id}/whatsapp_business/attachments/?${query}`,
+      mime_type: file.mimeType,
+      sha256: attachmentSha256(file),
+      file_size: file.bytes,
+      id,
+    });
+  });
+
+  // lookaside.fbsbx.com: the bytes, for the bearer token of the business the file was sent to.
+  sim.route('GET', '/whatsapp_business/attachments/', 'media_download', (req) => {
+    const auth = sim.check(req.token);
+    if (!auth.ok || !auth.account) return { status: 401, body: 'Unauthorized' };
+    const id = req.query.get('mid') ?? '';
+    const ext = Number(req.query.get('ext'));
+    const file = attachmentOf(auth.account.id, id);
+    if (!file || req.query.get('hash') !== downloadHash(id, ext) || ext * 1000 < clock.now()) {
+      return { status: 404, body: 'Not Found' };
+    }
+    return { status: 200, body: attachmentBytes(file).toString('latin1'), headers: { 'content-type': file.mimeType } };
+  });
+
+  // Webhooks (object "whatsapp_business_account"): a customer's message, or a status for our own.
+  sim.webhookFor = (m) => {
+    const account = sim.accounts.get(m.accountId) ?? sim.firstAccount();
+    const n = whatsAppNumber(account);
+    if (m.fromAccount) {
+      return statusWebhook(n, [
+        { id: m.id, status: 'sent', timestamp: unixString(m.createdAt), recipient_id: m.threadId },
+      ]);
+    }
+    return contentWebhook(n, m);
+  };
 
   const seed = () => {
     lastInbound.clear();

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import type { SimMessage, SimPost } from '../content.ts';
 import {
   type Clock,
   type Grant,
@@ -78,6 +80,12 @@ const LIMITS: Record<string, number> = {
   media_append: 1875,
   media_finalize: 1875,
   media_status: 1000,
+  media_stats: 900,
+  mentions: 300,
+  dms: 15,
+  dm_conversation: 15,
+  dm_send: 15,
+  moderate: 50,
 };
 
 /**
@@ -149,6 +157,85 @@ interface Tweet {
   /** Who may reply (absent: everyone). */
   replySettings?: string;
   deletedAt?: number;
+  /** Posts of other users (mentions, replies) from the content store. */
+  authorName?: string;
+  /** The post that started the conversation (absent: this one). */
+  conversationId?: string;
+  inReplyToUserId?: string;
+  /** Users a post mentions (the account, for mentions and replies to its posts). */
+  mentions?: string[];
+  /** Lifetime counters (content store names: impression_count, like_count, … or views, likes, …). */
+  counters?: Record<string, number>;
+}
+
+/** X user ids are numeric; the content store's made-up authors (fan-0, …) get a stable one. */
+export function xUserId(authorId: string): string {
+  if (/^\d{1,19}$/.test(authorId)) return authorId;
+  const n = createHash('sha256').update(authorId).digest().readBigUInt64BE(0);
+  return String(10n ** 17n + (n % (9n * 10n ** 17n)));
+}
+
+const handleOf = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '')
+    .slice(0, 15) || 'user';
+
+/** A one-to-one DM conversation is named by both user ids, smaller first. */
+export function xConversationId(a: string, b: string): string {
+  const [x, y] = [xUserId(a), xUserId(b)];
+  return BigInt(x) < BigInt(y) ? `${x}-${y}` : `${y}-${x}`;
+}
+
+/** public_metrics from content store counters (X's names, or the generic ones). */
+function publicMetrics(c: Record<string, number> = {}) {
+  const n = (own: string, generic: string) => c[own] ?? c[generic] ?? 0;
+  return {
+    retweet_count: n('retweet_count', 'shares'),
+    reply_count: n('reply_count', 'comments'),
+    like_count: n('like_count', 'likes'),
+    quote_count: n('quote_count', 'quotes'),
+    bookmark_count: n('bookmark_count', 'bookmarks'),
+    impression_count: n('impression_count', 'views'),
+  };
+}
+
+/** Pagination tokens are opaque at X; the simulator's carry the oldest id of the page before. */
+const pageToken = (oldestId: string) => Buffer.from(`before:${oldestId}`).toString('base64url');
+
+/** since_id, until_id and pagination_token as snowflakes, or X's refusal of a malformed one. */
+function idBounds(q: URLSearchParams): { ids: Record<string, bigint> } | { refused: SimReply } {
+  const token = q.get('pagination_token');
+  const raw = {
+    since_id: q.get('since_id'),
+    until_id: q.get('until_id'),
+    pagination_token: token
+      ? Buffer.from(token, 'base64url')
+          .toString('utf8')
+          .replace(/^before:/, '')
+      : null,
+  };
+  const ids: Record<string, bigint> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (!value) continue;
+    if (!/^\d{1,19}$/.test(value)) {
+      return {
+        refused: invalidRequest(`The \`${name}\` query parameter value is not valid.`, { [name]: [q.get(name)] }),
+      };
+    }
+    ids[name] = BigInt(value);
+  }
+  return { ids };
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** v1.1 dates, as Account Activity events carry them: "Wed Oct 10 20:19:24 +0000 2018". */
+function v1Date(ms: number): string {
+  const d = new Date(ms);
+  const time = d.toISOString().slice(11, 19);
+  const day = String(d.getUTCDate()).padStart(2, '0');
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${day} ${time} +0000 ${d.getUTCFullYear()}`;
 }
 
 interface Part {
@@ -240,6 +327,29 @@ export function createXSim(clock: Clock) {
     lastId = id;
     return id.toString();
   }
+  /** The snowflake of something made at `ms` (seeded history); the low bits keep ids of one millisecond apart. */
+  const snowflakeAt = (ms: number) =>
+    ((BigInt(Math.max(0, ms - TWEPOCH)) << 22n) | BigInt(Math.floor(Math.random() * 4_194_304))).toString();
+
+  sim.contentId = snowflake;
+  // Seeded history gets X's shapes: snowflakes from each item's creation time (so since_id and the DM
+  // watermark see the order they happened in), numeric authors, and DM threads named by both users.
+  const seedContent = sim.content.seed.bind(sim.content);
+  sim.content.seed = (now, spec, makeId) => {
+    const seeded = seedContent(now, spec, makeId);
+    const ids = new Map<string, string>();
+    for (const item of [...seeded.posts, ...seeded.messages]) {
+      const id = snowflakeAt(item.createdAt);
+      ids.set(item.id, id);
+      item.id = id;
+    }
+    for (const m of seeded.messages) {
+      m.authorId = xUserId(m.authorId);
+      m.threadId = m.kind === 'dm' ? xConversationId(spec.accountId, m.authorId) : (ids.get(m.threadId) ?? m.threadId);
+      if (m.parentId) m.parentId = ids.get(m.parentId) ?? m.parentId;
+    }
+    return seeded;
+  };
 
   /** An API route: its answers, errors included, carry the x-rate-limit-* headers of its window. */
   function api(
@@ -401,7 +511,8 @@ export function createXSim(clock: Clock) {
     if ('status' in a) return a;
     if (sim.knobs.usageCapped) return usageCapped();
     const fields = new Set((req.query.get('user.fields') ?? '').split(','));
-    const count = (key: string) => Number(a.extra?.[key] ?? 0);
+    // Seeded counts plus what content/bump added (X's names: followers_count, …).
+    const count = (key: string) => Number(a.extra?.[key] ?? 0) + (sim.content.totals.get(a.id)?.[`${key}_count`] ?? 0);
     return {
       status: 200,
       body: {
@@ -639,19 +750,90 @@ export function createXSim(clock: Clock) {
       ...(t.replyTo ? [{ type: 'replied_to', id: t.replyTo }] : []),
       ...(t.quoteOf ? [{ type: 'quoted', id: t.quoteOf }] : []),
     ];
+    const replyToUser = t.inReplyToUserId ?? (t.replyTo ? findTweet(t.replyTo)?.accountId : undefined);
     return {
       id: t.id,
       text: t.text,
       edit_history_tweet_ids: [t.id],
       ...(fields.has('created_at') ? { created_at: new Date(t.createdAt).toISOString() } : {}),
       ...(fields.has('author_id') ? { author_id: t.accountId } : {}),
+      ...(fields.has('conversation_id') ? { conversation_id: t.conversationId ?? t.id } : {}),
+      ...(fields.has('in_reply_to_user_id') && replyToUser ? { in_reply_to_user_id: replyToUser } : {}),
       ...(fields.has('attachments') && t.mediaKeys.length ? { attachments: { media_keys: t.mediaKeys } } : {}),
       ...(fields.has('referenced_tweets') && refs.length ? { referenced_tweets: refs } : {}),
       ...(fields.has('reply_settings') ? { reply_settings: t.replySettings ?? 'everyone' } : {}),
+      ...(fields.has('public_metrics') ? { public_metrics: publicMetrics(t.counters) } : {}),
     };
   };
 
-  const liveTweet = (id: unknown) => tweets.find((t) => t.id === id && t.deletedAt === undefined);
+  /** includes.users for the authors of `shown`, when expansions asks for them. */
+  function includedUsers(shown: Tweet[], expansions: string | null) {
+    if (!(expansions ?? '').split(',').includes('author_id')) return {};
+    const users = new Map<string, { id: string; name: string; username: string }>();
+    for (const t of shown) {
+      const account = sim.accounts.get(t.accountId);
+      const name = account?.name ?? t.authorName ?? t.accountId;
+      users.set(t.accountId, { id: t.accountId, name, username: account?.handle ?? handleOf(name) });
+    }
+    return { includes: { users: [...users.values()] } };
+  }
+
+  const postTweet = (p: SimPost): Tweet => ({
+    id: p.id,
+    text: p.text,
+    accountId: p.accountId,
+    createdAt: p.createdAt,
+    mediaIds: [],
+    mediaKeys: [],
+    counters: p.counters,
+  });
+
+  /** Someone else's post from the content store: a mention of the account, or a reply in its conversation. */
+  const messageTweet = (m: SimMessage): Tweet => {
+    const ownPost = sim.content.post(m.threadId);
+    const replyTo = m.parentId ?? (m.kind === 'comment' ? m.threadId : undefined);
+    const author = m.fromAccount ? m.accountId : xUserId(m.authorId);
+    return {
+      id: m.id,
+      text: m.text,
+      accountId: author,
+      authorName: m.authorName,
+      createdAt: m.createdAt,
+      mediaIds: [],
+      mediaKeys: [],
+      replyTo,
+      conversationId: m.threadId,
+      inReplyToUserId: replyTo && ownPost ? ownPost.accountId : undefined,
+      mentions: m.fromAccount ? [] : [m.accountId],
+    };
+  };
+
+  /** Every live post the simulator knows: published through the API, seeded, and other users' posts. */
+  function everyTweet(): Tweet[] {
+    const seen = new Set<string>();
+    const out: Tweet[] = [];
+    for (const t of tweets) {
+      seen.add(t.id);
+      if (t.deletedAt === undefined) out.push({ ...t, counters: sim.content.post(t.id)?.counters ?? t.counters });
+    }
+    for (const p of sim.content.posts) if (!seen.has(p.id)) out.push(postTweet(p));
+    for (const m of sim.content.messages) {
+      if (!seen.has(m.id) && m.kind !== 'dm' && !m.deleted) out.push(messageTweet(m));
+    }
+    return out;
+  }
+
+  function findTweet(id: unknown): Tweet | undefined {
+    if (typeof id !== 'string') return undefined;
+    const own = tweets.find((t) => t.id === id);
+    if (own) return own.deletedAt === undefined ? own : undefined;
+    const post = sim.content.post(id);
+    if (post) return postTweet(post);
+    const message = sim.content.messages.find((m) => m.id === id && m.kind !== 'dm' && !m.deleted);
+    return message ? messageTweet(message) : undefined;
+  }
+
+  const liveTweet = findTweet;
 
   // The commit. X has no idempotency key: a retry after a lost answer is refused as duplicate content,
   // and the user timeline (since_id) shows the post that landed.
@@ -718,6 +900,34 @@ export function createXSim(clock: Clock) {
         replySettings: b.reply_settings === undefined ? undefined : String(b.reply_settings),
       };
       tweets.push(tweet);
+      // The content store learns of it too, so syncs list it, counters can be bumped, and a reply
+      // shows up as the account's own message in its thread.
+      if (tweet.replyTo) {
+        const parent = sim.content.messages.find((m) => m.id === tweet.replyTo);
+        sim.content.addMessage(
+          sim.content.message({
+            id: tweet.id,
+            accountId: account.id,
+            kind: parent?.kind === 'mention' ? 'mention' : 'comment',
+            threadId: parent?.threadId ?? findTweet(tweet.replyTo)?.conversationId ?? tweet.replyTo,
+            parentId: tweet.replyTo,
+            authorId: account.id,
+            authorName: account.name,
+            text,
+            createdAt: tweet.createdAt,
+            fromAccount: true,
+          }),
+        );
+      } else {
+        sim.content.posts.unshift({
+          id: tweet.id,
+          accountId: account.id,
+          createdAt: tweet.createdAt,
+          text,
+          mediaType: attached[0]?.kind.toUpperCase() ?? 'TEXT',
+          counters: {},
+        });
+      }
       sim.recordWrite(
         'publish',
         {
@@ -733,12 +943,11 @@ export function createXSim(clock: Clock) {
     { write: true },
   );
 
-  // The truth after an ambiguous create: the user's posts, newest first, from since_id or start_time on.
-  api('GET', /^\/2\/users\/(?<id>\d+)\/tweets$/, 'timeline', (req) => {
-    const account = caller(req, 'tweet.read');
-    if ('status' in account) return account;
-    const id = req.params.id ?? '';
-    if (!sim.accounts.has(id)) return { status: 200, body: { errors: [notFound('user', id)] } };
+  /**
+   * One page of posts, newest first: max_results, since_id / until_id / pagination_token (snowflake
+   * bounds; the token carries the oldest id of the previous page), start_time / end_time.
+   */
+  function tweetPage(req: SimRequest, candidates: Tweet[]): SimReply {
     const q = req.query;
     const maxResults = q.get('max_results');
     const max = Number(maxResults ?? 10);
@@ -747,26 +956,9 @@ export function createXSim(clock: Clock) {
         max_results: [maxResults],
       });
     }
-    // Snowflake bounds; the pagination token carries the oldest id of the previous page.
-    const token = q.get('pagination_token');
-    const raw = {
-      since_id: q.get('since_id'),
-      until_id: q.get('until_id'),
-      pagination_token: token
-        ? Buffer.from(token, 'base64url')
-            .toString('utf8')
-            .replace(/^before:/, '')
-        : null,
-    };
-    const ids: Record<string, bigint> = {};
-    for (const [name, value] of Object.entries(raw)) {
-      if (!value) continue;
-      if (!/^\d{1,19}$/.test(value)) {
-        return invalidRequest(`The \`${name}\` query parameter value is not valid.`, { [name]: [q.get(name)] });
-      }
-      ids[name] = BigInt(value);
-    }
-    const { since_id: since, until_id: until, pagination_token: before } = ids;
+    const bounds = idBounds(q);
+    if ('refused' in bounds) return bounds.refused;
+    const { since_id: since, until_id: until, pagination_token: before } = bounds.ids;
     // Time bounds (ISO 8601, to the second or the millisecond): start_time inclusive, end_time too.
     const times: Record<string, number> = {};
     for (const name of ['start_time', 'end_time']) {
@@ -784,9 +976,7 @@ export function createXSim(clock: Clock) {
     if (startTime !== undefined && endTime !== undefined && startTime >= endTime) {
       return invalidRequest('`start_time` must be before `end_time`.', { start_time: [q.get('start_time')] });
     }
-    const exclude = new Set((q.get('exclude') ?? '').split(','));
-    const matching = tweets
-      .filter((t) => t.accountId === id && t.deletedAt === undefined && !(exclude.has('replies') && t.replyTo))
+    const matching = candidates
       .filter((t) => {
         const n = BigInt(t.id);
         return (
@@ -805,12 +995,60 @@ export function createXSim(clock: Clock) {
       status: 200,
       body: {
         data: shown.map((t) => tweetView(t, q.get('tweet.fields'))),
+        ...includedUsers(shown, q.get('expansions')),
         meta: {
           result_count: shown.length,
           newest_id: shown[0]?.id,
           oldest_id: oldest.id,
-          ...(matching.length > max ? { next_token: Buffer.from(`before:${oldest.id}`).toString('base64url') } : {}),
+          ...(matching.length > max ? { next_token: pageToken(oldest.id) } : {}),
         },
+      },
+    };
+  }
+
+  // The truth after an ambiguous create, and the media sync: the user's posts, newest first.
+  api('GET', /^\/2\/users\/(?<id>\d+)\/tweets$/, 'timeline', (req) => {
+    const account = caller(req, 'tweet.read');
+    if ('status' in account) return account;
+    const id = req.params.id ?? '';
+    if (!sim.accounts.has(id)) return { status: 200, body: { errors: [notFound('user', id)] } };
+    const exclude = new Set((req.query.get('exclude') ?? '').split(','));
+    return tweetPage(
+      req,
+      everyTweet().filter((t) => t.accountId === id && !(exclude.has('replies') && t.replyTo)),
+    );
+  });
+
+  // Posts of others that mention the user: mentions proper, and replies in its conversations.
+  api('GET', /^\/2\/users\/(?<id>\d+)\/mentions$/, 'mentions', (req) => {
+    const account = caller(req, 'tweet.read');
+    if ('status' in account) return account;
+    const id = req.params.id ?? '';
+    if (!sim.accounts.has(id)) return { status: 200, body: { errors: [notFound('user', id)] } };
+    return tweetPage(
+      req,
+      everyTweet().filter((t) => t.mentions?.includes(id)),
+    );
+  });
+
+  // Lookup by ids (up to 100): the per-post metrics sync. Missing posts come back in errors.
+  api('GET', '/2/tweets', 'media_stats', (req) => {
+    const account = caller(req, 'tweet.read');
+    if ('status' in account) return account;
+    const raw = req.query.get('ids') ?? '';
+    const ids = raw.split(',').filter(Boolean);
+    if (!ids.length || ids.length > 100 || ids.some((id) => !/^\d{1,19}$/.test(id))) {
+      return invalidRequest('`ids` must name 1 to 100 post ids.', { ids: [raw] });
+    }
+    const found = ids.map((id) => findTweet(id));
+    const data = found.filter((t): t is Tweet => !!t);
+    const errors = ids.filter((_, i) => !found[i]).map((id) => notFound('tweet', id));
+    return {
+      status: 200,
+      body: {
+        ...(data.length ? { data: data.map((t) => tweetView(t, req.query.get('tweet.fields'))) } : {}),
+        ...includedUsers(data, req.query.get('expansions')),
+        ...(errors.length ? { errors } : {}),
       },
     };
   });
@@ -833,20 +1071,225 @@ export function createXSim(clock: Clock) {
     (req) => {
       const account = caller(req, 'tweet.write');
       if ('status' in account) return account;
-      const tweet = tweets.find((t) => t.id === req.params.id);
-      if (!tweet) return { status: 200, body: { data: { deleted: false } } };
-      if (tweet.accountId !== account.id) {
+      const id = req.params.id ?? '';
+      const tweet = tweets.find((t) => t.id === id);
+      const seeded = tweet ? undefined : sim.content.post(id);
+      const owner = tweet?.accountId ?? seeded?.accountId;
+      if (!owner) return { status: 200, body: { data: { deleted: false } } };
+      if (owner !== account.id) {
         return problem(403, 'Forbidden', 'You are not allowed to delete a Tweet that is not yours.');
       }
       // A repeated delete (after a lost answer) finds it gone and answers the same.
-      if (tweet.deletedAt === undefined) {
-        tweet.deletedAt = clock.now();
-        sim.recordWrite('delete', { id: tweet.id }, account.id);
+      if (tweet ? tweet.deletedAt === undefined : seeded) {
+        if (tweet) tweet.deletedAt = clock.now();
+        sim.content.posts = sim.content.posts.filter((p) => p.id !== id);
+        for (const m of sim.content.messages) if (m.id === id) m.deleted = true;
+        sim.recordWrite('delete', { id }, account.id);
       }
       return { status: 200, body: { data: { deleted: true } } };
     },
     { write: true },
   );
+
+  // Hiding a reply: only in a conversation the account started, and not the account's own reply.
+  api(
+    'PUT',
+    /^\/2\/tweets\/(?<id>\d+)\/hidden$/,
+    'moderate',
+    (req) => {
+      const account = caller(req, 'tweet.moderate.write');
+      if ('status' in account) return account;
+      const id = req.params.id ?? '';
+      const hidden = req.json?.hidden;
+      if (typeof hidden !== 'boolean') return invalidRequest('`hidden` must be true or false.', { hidden: [hidden] });
+      const reply = sim.content.messages.find((m) => m.id === id && m.kind !== 'dm' && !m.deleted);
+      if (!reply) return { status: 200, body: { errors: [notFound('tweet', id)] } };
+      const root = findTweet(reply.threadId);
+      if (reply.fromAccount || !messageTweet(reply).replyTo || root?.accountId !== account.id) {
+        return problem(403, 'Forbidden', 'You can only hide or unhide replies to conversations you authored.');
+      }
+      if (reply.hidden !== hidden) {
+        reply.hidden = hidden;
+        sim.recordWrite('moderate', { id, hidden }, account.id);
+      }
+      return { status: 200, body: { data: { hidden } } };
+    },
+    { write: true },
+  );
+
+  // Direct messages: events newest first (MessageCreate only), paged with pagination_token.
+  const dmView = (m: SimMessage, fieldList: string | null) => {
+    const fields = new Set((fieldList ?? '').split(','));
+    const sender = m.fromAccount ? m.accountId : xUserId(m.authorId);
+    return {
+      id: m.id,
+      event_type: 'MessageCreate',
+      text: m.text,
+      ...(fields.has('sender_id') ? { sender_id: sender } : {}),
+      ...(fields.has('dm_conversation_id') ? { dm_conversation_id: m.threadId } : {}),
+      ...(fields.has('created_at') ? { created_at: new Date(m.createdAt).toISOString() } : {}),
+      ...(fields.has('participant_ids') ? { participant_ids: m.threadId.split('-') } : {}),
+      ...(fields.has('attachments') && m.attachments.length
+        ? { attachments: { media_keys: m.attachments.map((a) => `3_${a.id}`) } }
+        : {}),
+    };
+  };
+
+  function dmPage(req: SimRequest, events: SimMessage[]): SimReply {
+    const q = req.query;
+    const eventTypes = q.get('event_types');
+    if (eventTypes && !eventTypes.split(',').includes('MessageCreate')) {
+      return { status: 200, body: { meta: { result_count: 0 } } };
+    }
+    const maxResults = q.get('max_results');
+    const max = Number(maxResults ?? 100);
+    if (!Number.isInteger(max) || max < 1 || max > 100) {
+      return invalidRequest(`The \`max_results\` value [${maxResults}] is not between 1 and 100`, {
+        max_results: [maxResults],
+      });
+    }
+    const bounds = idBounds(q);
+    if ('refused' in bounds) return bounds.refused;
+    const before = bounds.ids.pagination_token;
+    const matching = events
+      .filter((m) => before === undefined || BigInt(m.id) < before)
+      .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+    const shown = matching.slice(0, max);
+    const oldest = shown.at(-1);
+    if (!oldest) return { status: 200, body: { meta: { result_count: 0 } } };
+    const expand = (q.get('expansions') ?? '').split(',').includes('sender_id');
+    const senders = new Map<string, { id: string; name: string; username: string }>();
+    for (const m of shown) {
+      const id = m.fromAccount ? m.accountId : xUserId(m.authorId);
+      const account = sim.accounts.get(id);
+      const name = account?.name ?? m.authorName;
+      senders.set(id, { id, name, username: account?.handle ?? handleOf(name) });
+    }
+    return {
+      status: 200,
+      body: {
+        data: shown.map((m) => dmView(m, q.get('dm_event.fields'))),
+        ...(expand ? { includes: { users: [...senders.values()] } } : {}),
+        meta: {
+          result_count: shown.length,
+          ...(matching.length > max ? { next_token: pageToken(oldest.id) } : {}),
+        },
+      },
+    };
+  }
+
+  const dmsOf = (accountId: string) =>
+    sim.content.messages.filter((m) => m.accountId === accountId && m.kind === 'dm' && !m.deleted);
+
+  api('GET', '/2/dm_events', 'dms', (req) => {
+    const account = caller(req, 'dm.read');
+    if ('status' in account) return account;
+    return dmPage(req, dmsOf(account.id));
+  });
+
+  api('GET', /^\/2\/dm_conversations\/with\/(?<participant>\d+)\/dm_events$/, 'dm_conversation', (req) => {
+    const account = caller(req, 'dm.read');
+    if ('status' in account) return account;
+    const conversation = xConversationId(account.id, req.params.participant ?? '');
+    return dmPage(
+      req,
+      dmsOf(account.id).filter((m) => m.threadId === conversation),
+    );
+  });
+
+  api(
+    'POST',
+    /^\/2\/dm_conversations\/with\/(?<participant>\d+)\/messages$/,
+    'dm_send',
+    (req) => {
+      const account = caller(req, 'dm.write');
+      if ('status' in account) return account;
+      const participant = req.params.participant ?? '';
+      if (participant === account.id) return problem(403, 'Forbidden', 'You cannot send a message to yourself.');
+      const text = req.json?.text;
+      if (typeof text !== 'string' || !text || [...text].length > 10_000) {
+        return invalidRequest('`text` must be 1 to 10000 characters.', { text: [text ?? null] });
+      }
+      const message = sim.content.addMessage(
+        sim.content.message({
+          id: snowflake(),
+          accountId: account.id,
+          kind: 'dm',
+          threadId: xConversationId(account.id, participant),
+          authorId: account.id,
+          authorName: account.name,
+          text,
+          createdAt: clock.now(),
+          fromAccount: true,
+        }),
+      );
+      sim.recordWrite(
+        'dm_send',
+        { dm_event_id: message.id, dm_conversation_id: message.threadId, participant, text },
+        account.id,
+      );
+      return { status: 201, body: { data: { dm_conversation_id: message.threadId, dm_event_id: message.id } } };
+    },
+    { write: true },
+  );
+
+  // Account Activity deliveries: tweet_create_events for mentions and replies, direct_message_events for DMs.
+  sim.webhookFor = (m) => {
+    const account = sim.accounts.get(m.accountId);
+    const author = m.fromAccount ? m.accountId : xUserId(m.authorId);
+    const name = m.fromAccount ? (account?.name ?? m.authorName) : m.authorName;
+    const user = {
+      id: Number(author),
+      id_str: author,
+      name,
+      screen_name: account && m.fromAccount ? account.handle : handleOf(name),
+    };
+    if (m.kind === 'dm') {
+      const [a = '', b = ''] = m.threadId.split('-');
+      const recipient = author === a ? b : a;
+      return {
+        for_user_id: m.accountId,
+        direct_message_events: [
+          {
+            type: 'message_create',
+            id: m.id,
+            created_timestamp: String(m.createdAt),
+            message_create: {
+              target: { recipient_id: recipient },
+              sender_id: author,
+              message_data: { text: m.text, entities: { hashtags: [], symbols: [], user_mentions: [], urls: [] } },
+            },
+          },
+        ],
+        users: {
+          [author]: { id: author, created_timestamp: String(m.createdAt), name, screen_name: user.screen_name },
+        },
+      };
+    }
+    const t = messageTweet(m);
+    return {
+      for_user_id: m.accountId,
+      user_has_blocked: false,
+      tweet_create_events: [
+        {
+          created_at: v1Date(m.createdAt),
+          id: Number(m.id),
+          id_str: m.id,
+          text: m.text,
+          in_reply_to_status_id: t.replyTo ? Number(t.replyTo) : null,
+          in_reply_to_status_id_str: t.replyTo ?? null,
+          in_reply_to_user_id_str: t.inReplyToUserId ?? null,
+          user,
+          entities: {
+            hashtags: [],
+            urls: [],
+            user_mentions: [{ id: Number(m.accountId), id_str: m.accountId, screen_name: account?.handle }],
+          },
+          timestamp_ms: String(m.createdAt),
+        },
+      ],
+    };
+  };
 
   const seed = () => {
     media.clear();

@@ -2,7 +2,12 @@
 // so a new route is covered the moment it is added.
 
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEDIA_STAGES } from '../../db/entities/index.ts';
+import { createStorage } from '../../lib/storage.ts';
 import { type Simulator, startSimulator } from '../../simulators/server.ts';
 import {
   bearer,
@@ -28,8 +33,9 @@ type Schema = {
   properties?: Record<string, Schema>;
   required?: string[];
   anyOf?: Schema[];
+  pattern?: string;
 };
-type Param = { in: 'path' | 'query'; name: string; schema: Schema };
+type Param = { in: 'path' | 'query'; name: string; schema: Schema; required?: boolean };
 type Operation = { method: string; path: string; params: Param[]; body?: Schema; secured: boolean };
 
 let sys: TestSystem;
@@ -72,6 +78,7 @@ function sample(schema: Schema, name = ''): unknown {
   if (schema.format === 'uuid') return randomUUID();
   if (schema.format === 'date-time') return new Date(Date.now() + 86_400_000).toISOString();
   if (schema.type === 'integer' || schema.type === 'number') return schema.minimum ?? 1;
+  if (schema.pattern?.includes('\\d{4}-\\d{2}-\\d{2}')) return '2027-01-01';
   if (schema.type === 'array') {
     const s = schema as Schema & { minItems?: number; items?: Schema };
     return Array.from({ length: s.minItems ?? 0 }, () => sample(s.items!, name));
@@ -88,9 +95,22 @@ function wrongType(schema: Schema): unknown {
   return schema.type === 'integer' || schema.type === 'number' ? 'not a number' : 12345;
 }
 
-const fill = (path: string, ids: Record<string, string>) =>
-  path.replace(/\{(\w+)\}/g, (_, k: string) => ids[k] ?? randomUUID()) +
-  (path.endsWith('/calendar') ? '?from=2027-01-01T00:00:00Z&to=2027-01-02T00:00:00Z' : '');
+/** The operation's path with ids filled in, plus its required query (tenant ids where a parameter names one). */
+function fill(op: Operation, ids: Record<string, string>, query: Record<string, string> = {}): string {
+  const path = op.path.replace(/\{(\w+)\}/g, (_, k: string) => ids[k] ?? randomUUID());
+  const q = new URLSearchParams();
+  for (const p of op.params) {
+    if (p.in === 'query' && p.required) q.set(p.name, ids[p.name] ?? String(sample(p.schema, p.name)));
+  }
+  // A calendar range must have its end after its start.
+  if (op.path.endsWith('/calendar')) {
+    q.set('from', '2027-01-01T00:00:00Z');
+    q.set('to', '2027-01-02T00:00:00Z');
+  }
+  for (const [k, v] of Object.entries(query)) q.set(k, v);
+  const text = q.toString();
+  return text ? `${path}?${text}` : path;
+}
 
 /** Row counts of every application table, to prove a refused request wrote nothing. */
 async function rowCounts(): Promise<Record<string, number>> {
@@ -107,6 +127,7 @@ async function rowCounts(): Promise<Record<string, number>> {
 }
 
 interface Tenant {
+  inbox: { threadId: string; messageId: string; replyId: string };
   postId: string;
   targetId: string;
   board: { tagId: string; columnId: string; templateId: string; ideaId: string; linkId: string };
@@ -116,6 +137,7 @@ interface Tenant {
   tokenId: string;
   connectionId: string;
   exportId: string;
+  media: { fileId: string; kind: string };
 }
 
 async function tenant(label: string): Promise<Tenant> {
@@ -181,7 +203,61 @@ async function tenant(label: string): Promise<Tenant> {
     ideaId: (await create('/ideas', { title: 'An idea' })).id,
     linkId: (await create(`/posts/${post.json().id}/approval-links`, {})).link.id,
   };
+  // The connection's first sync pass (started by connecting) is over before rows are counted.
+  await eventually(
+    async () =>
+      (await sql(sys.orm, 'select 1 from sync_states where connection_id = ? and passes >= 1', [connection.json().id]))
+        .length === 1,
+  );
+  // An inbox thread with a message and a reply, as a sync and a reply would leave them.
+  const inbox = { threadId: randomUUID(), messageId: randomUUID(), replyId: randomUUID() };
+  await sql(
+    sys.orm,
+    `insert into inbox_threads (id, workspace_id, connection_id, platform, kind, external_id, last_message_at, unread_count, created_at)
+     values (?, ?, ?, 'x', 'mention', ?, now(), 1, now())`,
+    [inbox.threadId, workspaceId, connection.json().id, randomUUID()],
+  );
+  await sql(
+    sys.orm,
+    `insert into inbox_messages (id, workspace_id, connection_id, thread_id, platform, external_id, direction,
+       author_external_id, body, sent_at, received_at, fetched_at)
+     values (?, ?, ?, ?, 'x', ?, 'in', '42', 'hello', now(), now(), now())`,
+    [inbox.messageId, workspaceId, connection.json().id, inbox.threadId, randomUUID()],
+  );
+  await sql(
+    sys.orm,
+    `insert into inbox_replies (id, workspace_id, connection_id, message_id, body, status, attempts, created_at)
+     values (?, ?, ?, ?, 'hi back', 'sent', 1, now())`,
+    [inbox.replyId, workspaceId, connection.json().id, inbox.messageId],
+  );
+  // A media file with a thumbnail, stored as an upload and its ingest would leave them.
+  const media = { fileId: randomUUID(), kind: 'thumbnail' };
+  const storage = createStorage(sys.config);
+  const original = `media/${workspaceId}/${media.fileId}/original`;
+  const thumbnail = `media/${workspaceId}/${media.fileId}/thumbnail.webp`;
+  await storage.put(original, Buffer.from('original bytes'));
+  await storage.put(thumbnail, Buffer.from('thumbnail bytes'));
+  await sql(
+    sys.orm,
+    `insert into media_files (id, workspace_id, name, size_bytes, sha256, storage_key, status, stages, created_at, updated_at)
+     values (?, ?, 'a.bin', 14, ?, ?, 'ready', ?::jsonb, now(), now())`,
+    [
+      media.fileId,
+      workspaceId,
+      'a'.repeat(64),
+      original,
+      JSON.stringify(Object.fromEntries(MEDIA_STAGES.map((stage) => [stage, { status: 'done' }]))),
+    ],
+  );
+  await sql(
+    sys.orm,
+    `insert into media_derivatives (id, file_id, workspace_id, kind, storage_key, mime_type, width, height, size_bytes, created_at)
+     values (?, ?, ?, 'thumbnail', ?, 'image/webp', 1, 1, 15, now())`,
+    [randomUUID(), media.fileId, workspaceId, thumbnail],
+  );
   return {
+    media,
+    inbox,
     board,
     postId: post.json().id,
     targetId: post.json().targets[0].id,
@@ -204,16 +280,19 @@ const idsOf = (t: Tenant) => ({
   postId: t.postId,
   targetId: t.targetId,
   ...t.board,
+  ...t.inbox,
+  ...t.media,
 });
 
 let a: Tenant;
 let b: Tenant;
 
 let sim: Simulator;
+const storageDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-routes-'));
 
 beforeAll(async () => {
   sim = await startSimulator();
-  sys = await createTestSystem({ SIMULATOR_URL: sim.url });
+  sys = await createTestSystem({ SIMULATOR_URL: sim.url, STORAGE_DIR: storageDir });
   await sys.startWorker();
   ops = operations(sys.app.swagger() as never);
   a = await tenant('tenant-a');
@@ -222,6 +301,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sys.close();
   await sim.close();
+  rmSync(storageDir, { recursive: true, force: true });
 });
 
 describe('every route', () => {
@@ -251,7 +331,7 @@ describe('every route', () => {
     for (const op of scoped) {
       const res = await sys.app.inject({
         method: op.method as 'GET',
-        url: fill(op.path, idsOf(b)),
+        url: fill(op, idsOf(b)),
         headers: bearer(a.user.token),
         ...(op.body ? { payload: sample(op.body) as object } : {}),
       });
@@ -262,7 +342,7 @@ describe('every route', () => {
     for (const op of scoped.filter((o) => o.params.filter((p) => p.in === 'path').length > 1)) {
       const res = await sys.app.inject({
         method: op.method as 'GET',
-        url: fill(op.path, { ...idsOf(b), workspaceId: a.workspaceId }),
+        url: fill(op, { ...idsOf(b), workspaceId: a.workspaceId }),
         headers: bearer(a.user.token),
         ...(op.body ? { payload: sample(op.body) as object } : {}),
       });
@@ -271,7 +351,7 @@ describe('every route', () => {
     expect(await rowCounts()).toEqual(before);
     // And the same reads with A's own ids do find A's resources, so the 404s above are not a blanket answer.
     for (const op of scoped.filter((o) => o.method === 'GET')) {
-      const res = await sys.app.inject({ method: 'GET', url: fill(op.path, idsOf(a)), headers: bearer(a.user.token) });
+      const res = await sys.app.inject({ method: 'GET', url: fill(op, idsOf(a)), headers: bearer(a.user.token) });
       expect(res.statusCode, `${op.method} ${op.path} (own ids)`).toBe(200);
     }
     const own = await sys.app.inject({
@@ -294,7 +374,7 @@ describe('every route', () => {
     ) => {
       const res = await sys.app.inject({
         method: op.method as 'POST',
-        url: opts.url ?? fill(op.path, idsOf(a)),
+        url: opts.url ?? fill(op, idsOf(a)),
         headers: { ...bearer(a.user.token), ...opts.headers },
         ...(opts.payload === undefined ? {} : { payload: opts.payload as string }),
       });
@@ -315,7 +395,7 @@ describe('every route', () => {
             op,
             `malformed ${p.name}`,
             {
-              url: fill(op.path, { ...idsOf(a), [p.name]: 'not-a-uuid' }),
+              url: fill(op, { ...idsOf(a), [p.name]: 'not-a-uuid' }),
               payload: op.body ? sample(op.body) : undefined,
             },
             400,
@@ -326,7 +406,7 @@ describe('every route', () => {
           await send(
             op,
             `bad ${p.name}`,
-            { url: `${fill(op.path, idsOf(a))}?${p.name}=bogus` },
+            { url: fill(op, idsOf(a), { [p.name]: 'bogus' }) },
             400,
             `querystring.${p.name}`,
           );

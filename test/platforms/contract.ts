@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+import { PlatformError } from '../../platforms/errors.ts';
 import { pkceChallenge } from '../../platforms/http.ts';
 import type { AdapterConfig, PlatformAdapter, PlatformId, TokenSet } from '../../platforms/types.ts';
-import type { Simulator } from '../../simulators/server.ts';
+import { type Simulator, startSimulator } from '../../simulators/server.ts';
 
 // Drives an adapter against its simulator without Temporal or the database: the adapter contract
 // every platform must meet. The end-to-end tests through the API build on the same simulator.
@@ -15,6 +17,43 @@ export function simAdapterConfig(sim: Simulator, platform: PlatformId): AdapterC
     baseUrl: `${sim.url}/${platform}`,
     timeoutMs: 5_000,
   };
+}
+
+/**
+ * One simulator for the calling file: started before its tests, closed after them, reset before
+ * each. `env.sim` is there once the file's first beforeAll has run.
+ */
+export function useSimulator(): { readonly sim: Simulator } {
+  let started: Simulator | undefined;
+  const env = {
+    get sim(): Simulator {
+      if (!started) throw new Error('the simulator is not started yet');
+      return started;
+    },
+  };
+  beforeAll(async () => {
+    started = await startSimulator();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  beforeEach(async () => {
+    await admin(env.sim, 'POST', '/reset');
+  });
+  return env;
+}
+
+/** The PlatformError `work` fails with; fails the test if it succeeds or throws anything else. */
+export function platformFailure(work: Promise<unknown>): Promise<PlatformError> {
+  return work.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (err: unknown) => {
+      expect(err).toBeInstanceOf(PlatformError);
+      return err as PlatformError;
+    },
+  );
 }
 
 export async function admin<T = unknown>(sim: Simulator, method: string, path: string, body?: unknown): Promise<T> {

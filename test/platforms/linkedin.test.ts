@@ -32,7 +32,16 @@ describe('LinkedIn adapter against its simulator', () => {
     const before = Date.now();
     const { tokens } = await connectDirect(adapter);
     expect(tokens.refreshToken).toMatch(/^AQX/);
-    expect(tokens.scopes).toEqual(['email', 'openid', 'profile', 'w_member_social']);
+    // Granted comma-separated and sorted.
+    expect(tokens.scopes).toEqual([
+      'email',
+      'openid',
+      'profile',
+      'r_organization_social',
+      'rw_organization_admin',
+      'w_member_social',
+      'w_organization_social',
+    ]);
     expect(tokens.expiresAt!.getTime()).toBeGreaterThanOrEqual(before + 60 * DAY_MS);
     expect(tokens.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + 60 * DAY_MS);
     expect(tokens.refreshExpiresAt!.getTime()).toBeGreaterThanOrEqual(before + 365 * DAY_MS - 1000);
@@ -42,7 +51,56 @@ describe('LinkedIn adapter against its simulator', () => {
     await expect(adapter.profile(tokens)).resolves.toEqual({
       externalId: `urn:li:person:${account!.id}`,
       displayName: 'Switchboard Sim',
+      ids: { organization: `urn:li:organization:${account!.extra!.organizationId}` },
     });
+  });
+
+  it('connects the page the member administers, which the page streams then read', async () => {
+    const { tokens } = await connectDirect(adapter);
+    const profile = await adapter.profile(tokens);
+    const [call] = await admin<{ path: string; status: number }[]>(
+      sim,
+      'GET',
+      '/linkedin/calls?route=organization_acls',
+    );
+    expect(call).toMatchObject({ method: 'GET', path: '/rest/organizationAcls', status: 200 });
+    const organization = profile.ids?.organization;
+    expect(organization).toMatch(/^urn:li:organization:\d+$/);
+
+    const account = { externalId: profile.externalId, ids: profile.ids ?? {} };
+    const totals = adapter.streams.find((s) => s.name === 'account_totals')!;
+    const page = await totals.fetch(tokens, account, null, {
+      now: new Date(),
+      mediaIds: [],
+      lookbackDays: 3,
+      historyDays: 30,
+    });
+    expect(page.metrics).toEqual([{ objectKind: 'account', objectId: '', metric: 'followers', value: 2400 }]);
+  });
+
+  it('a member without a page, or a grant without the organization scopes, connects as the member alone', async () => {
+    await admin(sim, 'POST', '/linkedin/accounts', { id: 'NoPage0001', name: 'Pageless Member' });
+    await admin(sim, 'POST', '/linkedin/consent', { accountId: 'NoPage0001' });
+    const { tokens } = await connectDirect(adapter);
+    await expect(adapter.profile(tokens)).resolves.toEqual({
+      externalId: 'urn:li:person:NoPage0001',
+      displayName: 'Pageless Member',
+    });
+    // The roles were asked for, and there were none.
+    expect(await admin<unknown[]>(sim, 'GET', '/linkedin/calls?route=organization_acls')).toHaveLength(1);
+    const account = { externalId: 'urn:li:person:NoPage0001', ids: {} };
+    const metrics = adapter.streams.find((s) => s.name === 'account_metrics')!;
+    await expect(
+      metrics.fetch(tokens, account, null, { now: new Date(), mediaIds: [], lookbackDays: 3, historyDays: 30 }),
+    ).resolves.toEqual({ cursor: {}, done: true });
+
+    // An older grant (member scopes only) is not asked about pages at all.
+    const { accessToken } = await admin<{ accessToken: string }>(sim, 'POST', '/linkedin/tokens', {
+      scopes: ['openid', 'profile', 'w_member_social'],
+    });
+    const member = await adapter.profile({ accessToken, scopes: ['openid', 'profile', 'w_member_social'] });
+    expect(member.ids).toBeUndefined();
+    expect(await admin<unknown[]>(sim, 'GET', '/linkedin/calls?route=organization_acls')).toHaveLength(1);
   });
 
   it('keeps the refresh token, whose lifetime a refresh never extends', async () => {
@@ -51,7 +109,9 @@ describe('LinkedIn adapter against its simulator', () => {
     expect(refreshed.refreshToken).toBe(tokens.refreshToken);
     expect(refreshed.accessToken).not.toBe(tokens.accessToken);
     await expect(adapter.profile(refreshed)).resolves.toMatchObject({ displayName: 'Switchboard Sim' });
-    expect(refreshed.refreshExpiresAt!.getTime()).toBeLessThanOrEqual(tokens.refreshExpiresAt!.getTime());
+    // The wire counts whole seconds from each answer's own moment, so allow one second of rounding.
+    const SECOND_MS = 1000;
+    expect(refreshed.refreshExpiresAt!.getTime()).toBeLessThanOrEqual(tokens.refreshExpiresAt!.getTime() + SECOND_MS);
 
     // Thirty days on (the sim's clock, not ours): a fresh 60-day access token, but the refresh
     // token has 30 days less to live, so its expiry moves 30 days earlier in our clock.
@@ -59,7 +119,9 @@ describe('LinkedIn adapter against its simulator', () => {
     const later = await adapter.refresh(refreshed);
     expect(later.refreshToken).toBe(tokens.refreshToken);
     expect(later.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 59 * DAY_MS);
-    expect(later.refreshExpiresAt!.getTime()).toBeLessThanOrEqual(tokens.refreshExpiresAt!.getTime() - 30 * DAY_MS);
+    expect(later.refreshExpiresAt!.getTime()).toBeLessThanOrEqual(
+      tokens.refreshExpiresAt!.getTime() - 30 * DAY_MS + SECOND_MS,
+    );
     await expect(adapter.profile(later)).resolves.toMatchObject({ displayName: 'Switchboard Sim' });
   });
 

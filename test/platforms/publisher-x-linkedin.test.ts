@@ -343,6 +343,37 @@ describe('LinkedIn publisher', () => {
     });
   });
 
+  it('posts as the page a connected member administers, and finds that post again after a lost answer', async () => {
+    const adapter = createLinkedInAdapter(simAdapterConfig(sim, 'linkedin'));
+    const { tokens } = await connectDirect(adapter);
+    const profile = await adapter.profile(tokens);
+    // What the connect stores: the page is the author of what the connection publishes.
+    const org = profile.ids?.organization ?? '';
+    expect(org).toMatch(/^urn:li:organization:\d+$/);
+    const account: PublishAccount = { externalId: profile.externalId, ids: profile.ids ?? {} };
+    const content = post('From the page', [png('page')]);
+    const handle = await linkedin.prepare(tokens, account, content);
+    const since = new Date();
+    await fault('linkedin', { route: 'publish', kind: 'drop_after' });
+    expect((await failure(linkedin.commit(tokens, account, content, handle))).kind).toBe('outcome_unknown');
+
+    const published = await writes('linkedin');
+    expect(published).toHaveLength(1);
+    expect(published[0]?.data).toMatchObject({ author: org });
+    const urn = String(published[0]?.data.urn);
+    await expect(linkedin.verify(tokens, account, content, handle, since)).resolves.toMatchObject({
+      landed: true,
+      post: { postId: urn },
+    });
+
+    // Without w_organization_social the page is not the member's to post as.
+    const { tokens: memberOnly } = await member();
+    expect(await failure(linkedin.prepare(memberOnly, account, post('Not mine', [png('nope')])))).toMatchObject({
+      kind: 'permanent',
+      status: 403,
+    });
+  });
+
   it('uploads a video in parts, finalizes it, waits for processing, then posts it', async () => {
     const { tokens, account } = await member();
     await admin(sim, 'PATCH', '/linkedin/knobs', { assetPolls: 2 });

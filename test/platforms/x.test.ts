@@ -30,7 +30,16 @@ describe('X adapter against its simulator', () => {
     const before = Date.now();
     const { tokens } = await connectDirect(adapter);
     expect(tokens.refreshToken).toMatch(/^xrt\./);
-    expect(tokens.scopes).toEqual(['tweet.read', 'users.read', 'tweet.write', 'media.write', 'offline.access']);
+    expect(tokens.scopes).toEqual([
+      'tweet.read',
+      'users.read',
+      'tweet.write',
+      'media.write',
+      'dm.read',
+      'dm.write',
+      'tweet.moderate.write',
+      'offline.access',
+    ]);
     expect(tokens.expiresAt!.getTime()).toBeGreaterThanOrEqual(before + 7_200_000);
     expect(tokens.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + 7_200_000);
 
@@ -42,6 +51,17 @@ describe('X adapter against its simulator', () => {
       displayName: 'Switchboard Sim',
     });
     expect(profile.externalId).toMatch(/^\d{19}$/);
+  });
+
+  it('asks for the inbox scopes, so a connected grant reads DMs', async () => {
+    const { tokens } = await connectDirect(adapter);
+    const { externalId } = await adapter.profile(tokens);
+    await admin(sim, 'POST', '/x/content/seed', { accountId: externalId, dms: 3 });
+    const dms = adapter.streams.find((s) => s.name === 'dms')!;
+    const ctx = { now: new Date(), mediaIds: [], lookbackDays: 3, historyDays: 30 };
+    const page = await dms.fetch(tokens, { externalId, ids: {} }, null, ctx);
+    expect(page.messages).toHaveLength(3);
+    expect(page.done).toBe(true);
   });
 
   it('rotates the refresh token and refuses the rotated-out one as token_revoked', async () => {

@@ -9,6 +9,7 @@ import type { DeletionKind } from '../../db/entities/index.ts';
 import { DELETION_GRAPH } from '../../domain/deletion-graph.ts';
 import { certificate } from '../../lib/compliance.ts';
 import { createDeletionRequest } from '../../lib/deletion-requests.ts';
+import { createStorage, type ObjectStorage } from '../../lib/storage.ts';
 import { lazyClient } from '../../lib/temporal.ts';
 import { encryptSecret } from '../../lib/vault.ts';
 import { type Simulator, startSimulator } from '../../simulators/server.ts';
@@ -34,6 +35,7 @@ import { admin, consent } from '../platforms/contract.ts';
 let sys: TestSystem;
 let sim: Simulator;
 let client: Client;
+let storage: ObjectStorage;
 
 beforeAll(async () => {
   sim = await startSimulator();
@@ -45,6 +47,7 @@ beforeAll(async () => {
     DELETION_RETRY_MAX_SECONDS: '2',
   });
   client = lazyClient(sys.config).client;
+  storage = createStorage(sys.config);
 });
 afterAll(async () => {
   await client?.connection.close();
@@ -72,12 +75,18 @@ function rng(seed: number) {
 
 interface Pop {
   users: { id: string; email: string }[];
+  /** Storage keys of attachments, to check that objects go with their rows. */
+  objects: string[];
   workspaces: {
     id: string;
     members: { userId: string; role: string }[];
     connections: string[];
     /** Publish targets by connection: their attempts hang off the connection through them. */
     targets: Record<string, string>;
+    /** Inbox messages by connection: their attachments hang off the connection through them. */
+    messages: Record<string, string>;
+    /** Media files: their derived rows and every object under their storage prefix go with them. */
+    files: string[];
   }[];
 }
 
@@ -94,7 +103,7 @@ async function exportFile(id: string): Promise<string> {
 /** A random neighbourhood: users, shared and private workspaces, connections, and rows in every table. */
 async function populate(seed: number): Promise<Pop> {
   const r = rng(seed);
-  const pop: Pop = { users: [], workspaces: [] };
+  const pop: Pop = { users: [], workspaces: [], objects: [] };
   for (let i = r.int(3, 5); i > 0; i--) {
     const id = randomUUID();
     const email = `p${seed}-${id.slice(0, 8)}@example.com`;
@@ -156,7 +165,14 @@ async function populate(seed: number): Promise<Pop> {
         m.role,
       ]);
     }
-    const ws = { id, members, connections: [] as string[], targets: {} as Record<string, string> };
+    const ws = {
+      id,
+      members,
+      connections: [] as string[],
+      targets: {} as Record<string, string>,
+      messages: {} as Record<string, string>,
+      files: [] as string[],
+    };
     pop.workspaces.push(ws);
     for (let i = r.int(0, 2); i > 0; i--) {
       const invitee = r.chance(0.5) ? r.pick(pop.users).email : `outside-${randomUUID().slice(0, 6)}@example.com`;
@@ -256,6 +272,97 @@ async function populate(seed: number): Promise<Pop> {
         [randomUUID(), id, targetId, `${targetId}:commit:1`],
       );
     }
+    // Analytics and inbox: every sync table, on this workspace's connections, with a stored attachment.
+    for (const connectionId of ws.connections) {
+      const threadId = randomUUID();
+      const messageId = randomUUID();
+      ws.messages[connectionId] = messageId;
+      const attachmentId = randomUUID();
+      const key = `inbox/${id}/${attachmentId}`;
+      await storage.put(key, Buffer.from(`attachment ${attachmentId}`));
+      pop.objects.push(key);
+      await exec(
+        `insert into sync_states (connection_id, workspace_id, platform, status, passes, last_pass_metric_rows, last_pass_messages)
+           values (?, ?, 'x', 'idle', 1, 3, 1)`,
+        [connectionId, id],
+      );
+      await exec(
+        `insert into sync_cursors (connection_id, stream, workspace_id, cursor, updated_at) values (?, 'media', ?, '{"sinceId":"1"}', now())`,
+        [connectionId, id],
+      );
+      await exec(
+        `insert into synced_media (id, workspace_id, connection_id, platform, external_id, published_at, fetched_at)
+           values (?, ?, ?, 'x', ?, now(), now())`,
+        [randomUUID(), id, connectionId, randomUUID()],
+      );
+      await exec(
+        `insert into metric_points (workspace_id, connection_id, platform, object_kind, object_id, metric, value, delta, observed_at)
+           values (?, ?, 'x', 'account', '', 'followers', ?, 1, now())`,
+        [id, connectionId, r.int(1, 1000)],
+      );
+      await exec(
+        `insert into metric_monthly (workspace_id, connection_id, platform, object_kind, metric, series, month, value, samples)
+           values (?, ?, 'x', 'account', 'views', 'daily', '2023-01-01', 10, 31)`,
+        [id, connectionId],
+      );
+      await exec(
+        `insert into inbox_threads (id, workspace_id, connection_id, platform, kind, external_id, last_message_at, unread_count, created_at)
+           values (?, ?, ?, 'x', 'dm', ?, now(), 1, now())`,
+        [threadId, id, connectionId, randomUUID()],
+      );
+      await exec(
+        `insert into inbox_messages (id, workspace_id, connection_id, thread_id, platform, external_id, direction,
+           author_external_id, author_name, body, sent_at, received_at, fetched_at)
+           values (?, ?, ?, ?, 'x', ?, 'in', 'fan', 'Fan', 'hello there', now(), now(), now())`,
+        [messageId, id, connectionId, threadId, randomUUID()],
+      );
+      await exec(
+        `insert into inbox_attachments (id, workspace_id, message_id, external_id, mime_type, size_bytes, storage_key, status, created_at)
+           values (?, ?, ?, 'media-1', 'image/jpeg', 10, ?, 'stored', now())`,
+        [attachmentId, id, messageId, key],
+      );
+      await exec(
+        `insert into inbox_replies (id, workspace_id, connection_id, message_id, body, status, attempts, created_by_id, created_at)
+           values (?, ?, ?, ?, 'thanks!', 'sent', 1, ?, now())`,
+        [randomUUID(), id, connectionId, messageId, creator],
+      );
+      await exec(
+        `insert into webhook_events (platform, dedupe_key, workspace_id, connection_id, received_at, processed_at)
+           values ('x', ?, ?, ?, now(), now())`,
+        [randomUUID(), id, connectionId],
+      );
+    }
+    // Media library: files with their original, a thumbnail, texts and embedded chunks, and an
+    // object a stage stored before its row (only the storage prefix reaches it).
+    for (let f = r.int(1, 2); f > 0; f--) {
+      const fileId = randomUUID();
+      ws.files.push(fileId);
+      const prefix = `media/${id}/${fileId}/`;
+      for (const name of ['original', 'thumbnail', 'stray']) {
+        await storage.put(`${prefix}${name}`, Buffer.from(`${name} of ${fileId}`));
+        pop.objects.push(`${prefix}${name}`);
+      }
+      await exec(
+        `insert into media_files (id, workspace_id, uploaded_by_id, name, tags, size_bytes, sha256, storage_key, status, stages, created_at, updated_at)
+           values (?, ?, ?, 'clip.mp4', '{launch}', 10, ?, ?, 'ready', '{}', now(), now())`,
+        [fileId, id, creator, sha(fileId), `${prefix}original`],
+      );
+      await exec(
+        `insert into media_derivatives (id, file_id, workspace_id, kind, storage_key, mime_type, width, height, size_bytes, created_at)
+           values (?, ?, ?, 'thumbnail', ?, 'image/webp', 32, 32, 10, now())`,
+        [randomUUID(), fileId, id, `${prefix}thumbnail`],
+      );
+      await exec(
+        `insert into media_texts (id, file_id, workspace_id, source, engine, text, segments, created_at)
+           values (?, ?, ?, 'transcript', 'openai/whisper-1', 'hello launch', '[]', now())`,
+        [randomUUID(), fileId, id],
+      );
+      await exec(
+        `insert into media_chunks (file_id, workspace_id, source, seq, text, start_ms, end_ms, model, embedding)
+           values (?, ?, 'transcript', 0, 'hello launch', 0, 900, 'text-embedding-3-small/512', '{0.6,0.8}')`,
+        [fileId, id],
+      );
+    }
     if (r.chance(0.5)) {
       const exportId = randomUUID();
       await exec(
@@ -286,7 +393,10 @@ async function snapshot(): Promise<Map<string, string[]>> {
 function dependents(pop: Pop, kind: DeletionKind, subjectId: string): string[] {
   const targetsOf = (connectionId: string) =>
     pop.workspaces.flatMap((w) => (w.targets[connectionId] ? [w.targets[connectionId] as string] : []));
-  if (kind === 'connection') return [subjectId, ...targetsOf(subjectId)];
+  const messagesOf = (connectionId: string) =>
+    pop.workspaces.flatMap((w) => (w.messages[connectionId] ? [w.messages[connectionId] as string] : []));
+  if (kind === 'connection') return [subjectId, ...targetsOf(subjectId), ...messagesOf(subjectId)];
+  if (kind === 'file') return [subjectId];
   if (kind === 'workspace') {
     const ws = pop.workspaces.find((w) => w.id === subjectId);
     return [subjectId, ...(ws?.connections ?? [])];
@@ -309,8 +419,9 @@ const deletableUsers = (pop: Pop) =>
   );
 
 /** Seeds take turns at the three kinds; a population without one falls back to another. */
-function chooseSubject(pop: Pop, seed: number): { kind: DeletionKind; subjectId: string } {
+function chooseSubject(pop: Pop, seed: number, forced?: 'file'): { kind: DeletionKind; subjectId: string } {
   const r = rng(seed * 7 + 1);
+  if (forced) return { kind: forced, subjectId: r.pick(pop.workspaces.flatMap((w) => w.files)) };
   const kinds: DeletionKind[] = ['workspace', 'account', 'connection'];
   for (let attempt = 0; attempt < 3; attempt++) {
     const kind = kinds[(seed + attempt) % 3] as DeletionKind;
@@ -369,11 +480,20 @@ async function checkDeletion(
 }
 
 describe('deletion', () => {
-  it.each([11, 23, 37, 41, 59, 73])('seed %i: deletes exactly the subject and what hangs off it', async (seed) => {
+  it.each([
+    [11, undefined],
+    [23, undefined],
+    [37, undefined],
+    [41, undefined],
+    [59, undefined],
+    [73, undefined],
+    [83, 'file'],
+    [97, 'file'],
+  ] as const)('seed %i: deletes exactly the subject and what hangs off it (%s)', async (seed, forced) => {
     const stop = await sys.startWorker();
     try {
       const pop = await populate(seed);
-      const { kind, subjectId } = chooseSubject(pop, seed);
+      const { kind, subjectId } = chooseSubject(pop, seed, forced);
       const gone = dependents(pop, kind, subjectId);
       const before = await snapshot();
       const exportFiles = await sql<{ id: string; path: string }>(
@@ -390,6 +510,21 @@ describe('deletion', () => {
       const left = new Set((await sql<{ id: string }>(sys.orm, 'select id from data_exports')).map((r) => r.id));
       for (const f of exportFiles) {
         expect(existsSync(path.join(sys.config.dataDir, f.path)), `export file ${f.id}`).toBe(left.has(f.id));
+      }
+      // An object stays exactly when a row still holds it (a stray one: when its file's row stays).
+      const stored = new Set(
+        (
+          await sql<{ storage_key: string }>(
+            sys.orm,
+            `select storage_key from inbox_attachments union all select storage_key from media_files
+             union all select storage_key from media_derivatives
+             union all select 'media/' || workspace_id || '/' || id || '/stray' from media_files`,
+          )
+        ).map((r) => r.storage_key),
+      );
+      expect(pop.objects.length).toBeGreaterThan(0);
+      for (const key of pop.objects) {
+        expect(Boolean(await storage.stat(key)), `stored object ${key}`).toBe(stored.has(key));
       }
       // Running the request again deletes nothing more and reports the same evidence.
       const again = await certificate(sys.orm.em.fork(), requestId);

@@ -1,18 +1,6 @@
-import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lazyClient } from '../../lib/temporal.ts';
-import { type Simulator, startSimulator } from '../../simulators/server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { publishWorkflowId } from '../../workflows/publish.messages.ts';
-import {
-  createTestSystem,
-  eventually,
-  historyText,
-  recordHistory,
-  spawnWorker,
-  sql,
-  type TestSystem,
-  testEnv,
-} from '../helpers.ts';
+import { eventually, historyText, recordHistory, simulatedSystem, spawnWorker, sql, testEnv } from '../helpers.ts';
 import { admin } from '../platforms/contract.ts';
 import {
   COMMIT_ROUTE,
@@ -34,28 +22,15 @@ import {
 // Two files run it (Meta's platforms, the others) so they run side by side.
 
 export function exactlyOnceSuite(platforms: readonly PublishingPlatform[]): void {
-  let sim: Simulator;
-  let sys: TestSystem;
-  let client: Client;
+  const t = simulatedSystem();
 
-  beforeAll(async () => {
-    sim = await startSimulator();
-    sys = await createTestSystem({ SIMULATOR_URL: sim.url });
-    await sys.startWorker();
-    client = lazyClient(sys.config).client;
-  }, 60_000);
-  afterAll(async () => {
-    await sys?.close();
-    await sim?.close();
-  });
-
-  const fault = (platform: string, body: Record<string, unknown>) => admin(sim, 'POST', `/${platform}/faults`, body);
+  const fault = (platform: string, body: Record<string, unknown>) => admin(t.sim, 'POST', `/${platform}/faults`, body);
   const calls = async (platform: string, route: string) =>
-    (await admin<{ route: string }[]>(sim, 'GET', `/${platform}/calls?route=${route}`)).length;
+    (await admin<{ route: string }[]>(t.sim, 'GET', `/${platform}/calls?route=${route}`)).length;
 
   async function published(targetId: string, timeoutMs = 60_000): Promise<TargetRow> {
     const row = await eventually(async () => {
-      const row = await targetRow(sys, targetId);
+      const row = await targetRow(t.sys, targetId);
       if (row?.status === 'failed' || row?.status === 'cancelled') {
         throw new Error(`target ended ${row.status}: ${row.status_reason}`);
       }
@@ -67,7 +42,7 @@ export function exactlyOnceSuite(platforms: readonly PublishingPlatform[]): void
   async function attemptStates(targetId: string) {
     return (
       await sql<{ step: string; state: string }>(
-        sys.orm,
+        t.sys.orm,
         `select step, state from publish_attempts where target_id = ? order by started_at, idempotency_key`,
         [targetId],
       )
@@ -79,25 +54,25 @@ export function exactlyOnceSuite(platforms: readonly PublishingPlatform[]): void
     let connectionId: string;
 
     beforeAll(async () => {
-      ws = await workspace(sys);
-      connectionId = (await connect(sys, ws, platform)).id;
+      ws = await workspace(t.sys);
+      connectionId = (await connect(t.sys, ws, platform)).id;
     }, 60_000);
 
     it('a commit that lands and then loses its answer is verified, not repeated: one post', async () => {
-      const before = await publishCount(sim, platform);
+      const before = await publishCount(t.sim, platform);
       await fault(platform, { route: COMMIT_ROUTE[platform], kind: 'drop_after' });
-      const post = await seedPost(sys, ws, connectionId, platform, contentFor(sim, platform, 'unknown'));
-      await schedule(client, sys.config.taskQueues.core, ws, post.targetId, platform);
+      const post = await seedPost(t.sys, ws, connectionId, platform, contentFor(t.sim, platform, 'unknown'));
+      await schedule(t.client, t.sys.config.taskQueues.core, ws, post.targetId, platform);
 
       const row = await published(post.targetId);
       expect(row.platform_post_id).toBeTruthy();
-      expect(await publishCount(sim, platform)).toBe(before + 1);
+      expect(await publishCount(t.sim, platform)).toBe(before + 1);
       const states = await attemptStates(post.targetId);
       // The lost commit was looked up at the platform and found landed; no second commit was sent.
       expect(states.filter((s) => s.startsWith('commit:'))).toEqual(['commit:landed']);
 
       const history = await recordHistory(
-        client,
+        t.client,
         publishWorkflowId(post.targetId),
         'publishWorkflow',
         `${platform}-outcome-unknown`,
@@ -109,15 +84,15 @@ export function exactlyOnceSuite(platforms: readonly PublishingPlatform[]): void
 
     it('a worker killed while the commit is in flight: the next worker checks first, one post', async () => {
       // A worker process of its own on its own task queue, so it can be killed like a crash.
-      const env = testEnv({ SIMULATOR_URL: sim.url });
+      const env = testEnv({ SIMULATOR_URL: t.sim.url });
       const queue = env.TASK_QUEUE_CORE as string;
-      const before = await publishCount(sim, platform);
+      const before = await publishCount(t.sim, platform);
       const commitsBefore = await calls(platform, COMMIT_ROUTE[platform]);
       const first = spawnWorker(env);
       // The platform is slow to answer, so the commit is in flight when the worker dies.
       await fault(platform, { route: COMMIT_ROUTE[platform], kind: 'delay', delayMs: 3_000 });
-      const post = await seedPost(sys, ws, connectionId, platform, contentFor(sim, platform, 'crash'));
-      await schedule(client, queue, ws, post.targetId, platform);
+      const post = await seedPost(t.sys, ws, connectionId, platform, contentFor(t.sim, platform, 'crash'));
+      await schedule(t.client, queue, ws, post.targetId, platform);
       await eventually(async () => (await calls(platform, COMMIT_ROUTE[platform])) > commitsBefore, 60_000);
       first.child.kill('SIGKILL');
       await first.exited;
@@ -129,7 +104,7 @@ export function exactlyOnceSuite(platforms: readonly PublishingPlatform[]): void
         second.child.kill('SIGTERM');
         await second.exited;
       }
-      expect(await publishCount(sim, platform)).toBe(before + 1);
+      expect(await publishCount(t.sim, platform)).toBe(before + 1);
       const commits = (await attemptStates(post.targetId)).filter((s) => s.startsWith('commit:'));
       // The killed worker's commit stayed `started`; the next attempt asked the platform and found it.
       expect(commits).toEqual(['commit:landed']);
@@ -139,22 +114,22 @@ export function exactlyOnceSuite(platforms: readonly PublishingPlatform[]): void
       if (platform === 'linkedin') {
         // LinkedIn's limits are daily and its 429 names no wait: the adapter waits for UTC midnight
         // in LinkedIn's clock, so the simulator's clock is moved to just before it.
-        const { now } = await admin<{ now: string }>(sim, 'GET', '/clock');
+        const { now } = await admin<{ now: string }>(t.sim, 'GET', '/clock');
         const midnight = new Date(now);
         midnight.setUTCHours(24, 0, 0, 0);
-        await admin(sim, 'POST', '/clock', { advanceMs: midnight.getTime() - Date.parse(now) - 1_500 });
+        await admin(t.sim, 'POST', '/clock', { advanceMs: midnight.getTime() - Date.parse(now) - 1_500 });
       }
-      const before = await publishCount(sim, platform);
+      const before = await publishCount(t.sim, platform);
       await fault(platform, { route: COMMIT_ROUTE[platform], kind: 'throttle', retryAfterS: 1 });
-      const post = await seedPost(sys, ws, connectionId, platform, contentFor(sim, platform, 'throttled'));
-      await schedule(client, sys.config.taskQueues.core, ws, post.targetId, platform);
+      const post = await seedPost(t.sys, ws, connectionId, platform, contentFor(t.sim, platform, 'throttled'));
+      await schedule(t.client, t.sys.config.taskQueues.core, ws, post.targetId, platform);
       // Meta states the wait in whole minutes (estimated_time_to_regain_access).
       await published(post.targetId, 150_000);
-      expect(await publishCount(sim, platform)).toBe(before + 1);
+      expect(await publishCount(t.sim, platform)).toBe(before + 1);
       const states = await attemptStates(post.targetId);
       expect(states.filter((s) => s.startsWith('commit:'))).toEqual(['commit:failed', 'commit:succeeded']);
       const [throttled] = await sql<{ error_kind: string }>(
-        sys.orm,
+        t.sys.orm,
         `select error_kind from publish_attempts where target_id = ? and step = 'commit' and state = 'failed'`,
         [post.targetId],
       );

@@ -23,14 +23,19 @@ describe('health', () => {
     expect(body.checks.temporal.ok).toBe(true);
     expect(body.missing).toContain(`no worker polls task queue ${sys.config.taskQueues.core} (workflow tasks)`);
     expect(body.missing).toContain(`no worker polls task queue ${sys.config.taskQueues.core} (activity tasks)`);
+    expect(body.missing).toContain(`no worker polls task queue ${sys.config.taskQueues.media} (activity tasks)`);
+    // The media queue runs activities only: nobody expects workflow pollers there.
+    expect(body.missing).not.toContain(`no worker polls task queue ${sys.config.taskQueues.media} (workflow tasks)`);
 
     const stop = await sys.startWorker();
+    const stopMedia = await sys.startMediaWorker();
     const ok = await eventually(async () => {
       const r = await ready();
       return r.statusCode === 200 ? r.json() : undefined;
     });
     expect(ok).toMatchObject({ status: 'ready', missing: [] });
     await stop();
+    await stopMedia();
   });
 
   it('is not ready when Temporal does not answer, and says so', async () => {
@@ -70,6 +75,8 @@ describe('worker process', () => {
     const env = testEnv({ WORKER_METRICS_PORT: String(await freePort()), LOG_LEVEL: 'info' });
     const metricsUrl = `http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`;
     const worker = spawnWorker(env);
+    // Readiness wants the media queue served too: its worker is the real entrypoint as well.
+    const media = spawnWorker({ ...env, WORKER_METRICS_PORT: String(await freePort()) }, 'media');
     const api = await createTestSystem({ ...env, WORKER_METRICS_URLS: metricsUrl });
     try {
       await eventually(
@@ -82,10 +89,14 @@ describe('worker process', () => {
       expect(metrics.body).toContain(`switchboard_worker_metrics_up{url="${metricsUrl}"} 1`);
       expect(metrics.body).toMatch(/^switchboard_http_request_duration_seconds_count\{/m);
       worker.child.kill('SIGTERM');
+      media.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
       expect(worker.output()).toMatch(/worker polling[\s\S]*worker stopped/);
+      expect(await media.exited).toBe(0);
+      expect(media.output()).toMatch(/worker polling[\s\S]*worker stopped/);
     } finally {
       worker.child.kill('SIGKILL');
+      media.child.kill('SIGKILL');
       await api.close();
     }
   });

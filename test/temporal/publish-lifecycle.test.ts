@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lazyClient } from '../../lib/temporal.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { WriteRecord } from '../../simulators/core.ts';
-import { type Simulator, startSimulator } from '../../simulators/server.ts';
 import { publishWorkflowId } from '../../workflows/publish.messages.ts';
-import { bearer, createTestSystem, eventually, recordHistory, sql, type TestSystem } from '../helpers.ts';
+import { bearer, eventually, recordHistory, simulatedSystem, sql } from '../helpers.ts';
 import { admin } from '../platforms/contract.ts';
 import {
   connect,
@@ -21,27 +18,17 @@ import {
 // scheduling publishes the edited text, a delete before due publishes nothing, a reschedule moves
 // the publish time, and approval holds a post until the client decides.
 
-let sim: Simulator;
-let sys: TestSystem;
-let client: Client;
+const t = simulatedSystem();
 let ws: Workspace;
 let connectionId: string;
 
 beforeAll(async () => {
-  sim = await startSimulator();
-  sys = await createTestSystem({ SIMULATOR_URL: sim.url });
-  await sys.startWorker();
-  client = lazyClient(sys.config).client;
-  ws = await workspace(sys);
-  connectionId = (await connect(sys, ws, 'x')).id;
+  ws = await workspace(t.sys);
+  connectionId = (await connect(t.sys, ws, 'x')).id;
 }, 60_000);
-afterAll(async () => {
-  await sys?.close();
-  await sim?.close();
-});
 
 const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
-  sys.app.inject({
+  t.sys.app.inject({
     method,
     url: `/v1/workspaces/${ws.workspaceId}${url}`,
     headers: bearer(ws.token),
@@ -49,7 +36,7 @@ const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?:
   });
 
 const tweets = async () =>
-  (await admin<WriteRecord[]>(sim, 'GET', '/x/writes?route=publish')).map((w) => String(w.data.text));
+  (await admin<WriteRecord[]>(t.sim, 'GET', '/x/writes?route=publish')).map((w) => String(w.data.text));
 
 async function createPost(caption: string, extra: object = {}) {
   const res = await api('POST', '/posts', {
@@ -71,7 +58,7 @@ async function schedule(postId: string, dueAt: Date) {
 
 async function finalRow(targetId: string, timeoutMs = 30_000): Promise<TargetRow> {
   const row = await eventually(async () => {
-    const r = await targetRow(sys, targetId);
+    const r = await targetRow(t.sys, targetId);
     return r && ['published', 'failed', 'cancelled'].includes(r.status) ? r : undefined;
   }, timeoutMs);
   return row as TargetRow;
@@ -97,12 +84,12 @@ describe('publishing through the API', () => {
     expect(sent).toContain(edited);
     expect(sent).not.toContain(original);
     const [target] = await sql<{ published_content_version: number }>(
-      sys.orm,
+      t.sys.orm,
       'select published_content_version from post_targets where id = ?',
       [targetId],
     );
     expect(target?.published_content_version).toBe(2);
-    await recordHistory(client, publishWorkflowId(targetId), 'publishWorkflow', 'edited-after-schedule');
+    await recordHistory(t.client, publishWorkflowId(targetId), 'publishWorkflow', 'edited-after-schedule');
   });
 
   it('a delete before due publishes nothing and ends the workflow', async () => {
@@ -112,14 +99,14 @@ describe('publishing through the API', () => {
     const before = (await tweets()).length;
     expect((await api('DELETE', `/posts/${postId}`)).statusCode).toBe(204);
 
-    const result = await client.workflow.getHandle(publishWorkflowId(targetId)).result();
+    const result = await t.client.workflow.getHandle(publishWorkflowId(targetId)).result();
     expect(result.status).toBe('cancelled');
     // Well past the old due time: the simulator received nothing.
     await new Promise((r) => setTimeout(r, 3_000));
     expect((await tweets()).length).toBe(before);
     expect(await tweets()).not.toContain(caption);
-    expect(await targetRow(sys, targetId)).toBeUndefined();
-    await recordHistory(client, publishWorkflowId(targetId), 'publishWorkflow', 'deleted-before-due');
+    expect(await targetRow(t.sys, targetId)).toBeUndefined();
+    await recordHistory(t.client, publishWorkflowId(targetId), 'publishWorkflow', 'deleted-before-due');
   });
 
   it('a reschedule moves the publish time', async () => {
@@ -139,7 +126,7 @@ describe('publishing through the API', () => {
     expect(publishedAt).toBeGreaterThanOrEqual(soon.getTime() - 1_000);
     expect(publishedAt).toBeLessThan(far.getTime());
     expect(await tweets()).toContain(caption);
-    await recordHistory(client, publishWorkflowId(targetId), 'publishWorkflow', 'rescheduled');
+    await recordHistory(t.client, publishWorkflowId(targetId), 'publishWorkflow', 'rescheduled');
   });
 
   it('unschedule ends the workflow, publish-now brings it back at once', async () => {
@@ -148,8 +135,8 @@ describe('publishing through the API', () => {
     await schedule(postId, new Date(Date.now() + 10 * 60_000));
     const un = await api('POST', `/posts/${postId}/unschedule`);
     expect(un.statusCode, un.body).toBe(200);
-    expect((await client.workflow.getHandle(publishWorkflowId(targetId)).result()).status).toBe('cancelled');
-    expect((await targetRow(sys, targetId))?.status).toBe('draft');
+    expect((await t.client.workflow.getHandle(publishWorkflowId(targetId)).result()).status).toBe('cancelled');
+    expect((await targetRow(t.sys, targetId))?.status).toBe('draft');
 
     const now = await api('POST', `/posts/${postId}/publish-now`);
     expect(now.statusCode, now.body).toBe(200);
@@ -166,14 +153,14 @@ describe('approval', () => {
     return { ...post, token: link.json().token as string };
   }
   const decide = (token: string, decision: 'approve' | 'reject', feedback?: string) =>
-    sys.app.inject({ method: 'POST', url: `/v1/approvals/${token}/decision`, payload: { decision, feedback } });
+    t.sys.app.inject({ method: 'POST', url: `/v1/approvals/${token}/decision`, payload: { decision, feedback } });
 
   it('stays pending past its due time until approved, then publishes once', async () => {
     const caption = unique('approved');
     const { postId, targetId, token } = await approvalPost(caption);
     await schedule(postId, new Date(Date.now() + 500));
-    await eventually(async () => (await targetRow(sys, targetId))?.status === 'awaiting_approval');
-    const handle = client.workflow.getHandle(publishWorkflowId(targetId));
+    await eventually(async () => (await targetRow(t.sys, targetId))?.status === 'awaiting_approval');
+    const handle = t.client.workflow.getHandle(publishWorkflowId(targetId));
     expect((await handle.query('state')) as { status: string }).toMatchObject({ status: 'awaiting_approval' });
     expect(await tweets()).not.toContain(caption);
 
@@ -181,21 +168,21 @@ describe('approval', () => {
     expect(decided.statusCode, decided.body).toBe(200);
     expect((await finalRow(targetId)).status).toBe('published');
     expect((await tweets()).filter((t) => t === caption)).toHaveLength(1);
-    await recordHistory(client, publishWorkflowId(targetId), 'publishWorkflow', 'approved');
+    await recordHistory(t.client, publishWorkflowId(targetId), 'publishWorkflow', 'approved');
   });
 
   it('rejected is never published', async () => {
     const caption = unique('rejected');
     const { postId, targetId, token } = await approvalPost(caption);
     await schedule(postId, new Date(Date.now() + 500));
-    await eventually(async () => (await targetRow(sys, targetId))?.status === 'awaiting_approval');
+    await eventually(async () => (await targetRow(t.sys, targetId))?.status === 'awaiting_approval');
     expect((await decide(token, 'reject', 'not this one')).statusCode).toBe(200);
 
     const row = await finalRow(targetId);
     expect(row.status).toBe('cancelled');
     expect(row.status_reason).toBe('rejected');
     expect(await tweets()).not.toContain(caption);
-    await recordHistory(client, publishWorkflowId(targetId), 'publishWorkflow', 'rejected');
+    await recordHistory(t.client, publishWorkflowId(targetId), 'publishWorkflow', 'rejected');
   });
 });
 
@@ -203,27 +190,27 @@ describe('token trouble goes to the connection workflow', () => {
   it('an expired token is refreshed by the connection workflow and the post goes out', async () => {
     const caption = unique('refreshed');
     const { postId, targetId } = await createPost(caption);
-    await admin(sim, 'POST', '/x/tokens/expire', {});
-    const refreshesBefore = (await admin<unknown[]>(sim, 'GET', '/x/calls?route=token')).length;
+    await admin(t.sim, 'POST', '/x/tokens/expire', {});
+    const refreshesBefore = (await admin<unknown[]>(t.sim, 'GET', '/x/calls?route=token')).length;
     await schedule(postId, new Date());
     expect((await finalRow(targetId)).status).toBe('published');
-    expect((await admin<unknown[]>(sim, 'GET', '/x/calls?route=token')).length).toBeGreaterThan(refreshesBefore);
+    expect((await admin<unknown[]>(t.sim, 'GET', '/x/calls?route=token')).length).toBeGreaterThan(refreshesBefore);
     expect((await tweets()).filter((t) => t === caption)).toHaveLength(1);
   });
 
   it('a revoked grant: the connection needs a reconnect and the post fails with that reason', async () => {
     const caption = unique('revoked');
-    const post = await seedPost(sys, ws, connectionId, 'x', { caption, media: [], options: {} });
-    await admin(sim, 'POST', '/x/grants/revoke', {});
-    await admin(sim, 'POST', '/x/tokens/expire', {});
-    await scheduleTarget(client, sys.config.taskQueues.core, ws, post.targetId, 'x');
+    const post = await seedPost(t.sys, ws, connectionId, 'x', { caption, media: [], options: {} });
+    await admin(t.sim, 'POST', '/x/grants/revoke', {});
+    await admin(t.sim, 'POST', '/x/tokens/expire', {});
+    await scheduleTarget(t.client, t.sys.config.taskQueues.core, ws, post.targetId, 'x');
     const row = await finalRow(post.targetId);
     expect(row).toMatchObject({ status: 'failed', status_reason: expect.stringMatching(/^needs_reconnect/) });
-    const [conn] = await sql<{ status: string }>(sys.orm, 'select status from connections where id = ?', [
+    const [conn] = await sql<{ status: string }>(t.sys.orm, 'select status from connections where id = ?', [
       connectionId,
     ]);
     expect(conn?.status).toBe('needs_reconnect');
     expect(await tweets()).not.toContain(caption);
-    await recordHistory(client, publishWorkflowId(post.targetId), 'publishWorkflow', 'needs-reconnect');
+    await recordHistory(t.client, publishWorkflowId(post.targetId), 'publishWorkflow', 'needs-reconnect');
   });
 });

@@ -12,13 +12,18 @@ const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f
 describe('recorded workflow histories', () => {
   it.each([
     ['invitationWorkflow', 3],
-    ['connectWorkflow', 8],
+    ['connectWorkflow', 11],
     ['connectionWorkflow', 8],
-    ['deletionWorkflow', 10],
+    ['deletionWorkflow', 11],
     ['exportWorkflow', 1],
     ['retentionSweepWorkflow', 5],
     ['publishWorkflow', 13],
     ['publishReconcilerWorkflow', 1],
+    ['syncWorkflow', 6],
+    ['syncReconcilerWorkflow', 1],
+    ['replyWorkflow', 3],
+    ['moderateWorkflow', 1],
+    ['mediaIngestWorkflow', 3],
   ] as const)('exist for %s', (workflowType, atLeast) => {
     expect(files.filter((f) => f.startsWith(workflowType)).length).toBeGreaterThanOrEqual(atLeast);
   });

@@ -376,10 +376,208 @@ describe('retention sweeps', () => {
     ).toBe(kept.length);
   });
 
-  it('refuses unknown policies and policies whose table does not exist yet', async () => {
+  it('refuses unknown policies and bad input', async () => {
     await expect(sweep({ policyId: 'no-such-policy' })).rejects.toBeInstanceOf(WorkflowFailedError);
-    await expect(sweep({ policyId: 'instagram-inbox' })).rejects.toThrow(WorkflowFailedError);
     await expect(sweep({ policyId: 'request-logs', batchSize: 0 })).rejects.toThrow(WorkflowFailedError);
+  });
+
+  /** A workspace with one connection of the platform (rows inserted directly: sweeps read only the tables). */
+  async function syncFixture(platform: string, status = 'active') {
+    const owner = await signUp(sys.app, `sweep-${platform}`);
+    const workspaceId = await createWorkspace(sys.app, owner.token);
+    const connectionId = randomUUID();
+    await sql(
+      sys.orm,
+      `insert into connections (id, workspace_id, platform, external_id, display_name, status, scopes, token_issued_at, created_at, updated_at)
+         values (?, ?, ?, ?, 'C', ?, '[]', now(), ?, now())`,
+      [connectionId, workspaceId, platform, randomUUID(), status, ago(400 * DAY)],
+    );
+    const threadId = randomUUID();
+    await sql(
+      sys.orm,
+      `insert into inbox_threads (id, workspace_id, connection_id, platform, kind, external_id, last_message_at, created_at)
+         values (?, ?, ?, ?, 'comment', ?, now(), now())`,
+      [threadId, workspaceId, connectionId, platform, randomUUID()],
+    );
+    const message = async (receivedAgo: number, fetchedAgo = receivedAgo) => {
+      const id = randomUUID();
+      await sql(
+        sys.orm,
+        `insert into inbox_messages (id, workspace_id, connection_id, thread_id, platform, external_id, direction,
+           author_external_id, body, sent_at, received_at, fetched_at)
+         values (?, ?, ?, ?, ?, ?, 'in', 'fan', 'hi', ?, ?, ?)`,
+        [
+          id,
+          workspaceId,
+          connectionId,
+          threadId,
+          platform,
+          randomUUID(),
+          ago(receivedAgo),
+          ago(receivedAgo),
+          ago(fetchedAgo),
+        ],
+      );
+      return id;
+    };
+    const point = async (
+      metric: string,
+      value: number,
+      observedAgo: number,
+      day: string | null = null,
+      objectId = '',
+      delta: number | null = null,
+    ) =>
+      sql(
+        sys.orm,
+        `insert into metric_points (workspace_id, connection_id, platform, object_kind, object_id, metric, day, value, delta, observed_at)
+         values (?, ?, ?, ?, ?, ?, ?::date, ?, ?, ?)`,
+        [
+          workspaceId,
+          connectionId,
+          platform,
+          objectId ? 'media' : 'account',
+          objectId,
+          metric,
+          day,
+          value,
+          delta,
+          ago(observedAgo),
+        ],
+      );
+    return { workspaceId, connectionId, message, point };
+  }
+  const ids = async (q: string, params: unknown[]) => (await sql<{ id: string }>(sys.orm, q, params)).map((r) => r.id);
+
+  it('instagram-inbox: Instagram messages go 30 days after receipt; newer ones and other platforms stay', async () => {
+    const ig = await syncFixture('instagram');
+    const old = await ig.message(31 * DAY);
+    const fresh = await ig.message(29 * DAY);
+    const fb = await syncFixture('facebook');
+    const fbOld = await fb.message(90 * DAY);
+    const first = await sweep({ policyId: 'instagram-inbox' });
+    expect(first.tables.inbox_messages).toBeGreaterThanOrEqual(1);
+    const left = await ids(
+      'select id from inbox_messages where id::text in (select jsonb_array_elements_text(?::jsonb))',
+      [JSON.stringify([old, fresh, fbOld])],
+    );
+    expect(left.sort()).toEqual([fresh, fbOld].sort());
+    const again = await sweep({ policyId: 'instagram-inbox' });
+    expect(again.deleted).toBe(0);
+  });
+
+  it('analytics-aggregate: rows of whole months past 24 months become monthly rows; YouTube and recent rows stay', async () => {
+    const li = await syncFixture('linkedin');
+    const oldDay = new Date(Date.now() - 800 * DAY);
+    const month = `${oldDay.toISOString().slice(0, 7)}-01`;
+    const day1 = `${oldDay.toISOString().slice(0, 7)}-02`;
+    const day2 = `${oldDay.toISOString().slice(0, 7)}-03`;
+    // Day 1 was restated (two observations): only its latest value counts.
+    await li.point('views', 5, 800 * DAY, day1);
+    await li.point('views', 7, 799 * DAY, day1);
+    await li.point('views', 10, 799 * DAY, day2);
+    // Two posts' running totals: their changes add up; each post's newest reading stays.
+    await li.point('likes', 3, 801 * DAY, null, 'post-a');
+    await li.point('likes', 4, 800 * DAY, null, 'post-a', 1);
+    await li.point('likes', 6, 800 * DAY, null, 'post-b');
+    await li.point('views', 99, 1 * DAY, new Date(Date.now() - DAY).toISOString().slice(0, 10));
+    const yt = await syncFixture('youtube');
+    await yt.point('views', 1, 800 * DAY, day1);
+
+    await sweep({ policyId: 'analytics-aggregate' });
+    const monthly = await sql<{
+      object_kind: string;
+      metric: string;
+      series: string;
+      month: string;
+      value: number;
+      samples: number;
+    }>(
+      sys.orm,
+      `select object_kind, metric, series, to_char(month, 'YYYY-MM-DD') as month, value, samples from metric_monthly
+       where connection_id = ? order by metric`,
+      [li.connectionId],
+    );
+    expect(monthly).toEqual([
+      // post-a's first reading (3) aggregated; its newest (4) and post-b's only reading (6) stay as current values.
+      { object_kind: 'media', metric: 'likes', series: 'change', month, value: 3, samples: 1 },
+      { object_kind: 'account', metric: 'views', series: 'daily', month, value: 17, samples: 2 },
+    ]);
+    const remaining = await sql<{ value: number }>(
+      sys.orm,
+      'select value from metric_points where connection_id = ? order by value',
+      [li.connectionId],
+    );
+    expect(remaining.map((r) => r.value)).toEqual([4, 6, 99]);
+    expect((await sql(sys.orm, 'select 1 from metric_points where connection_id = ?', [yt.connectionId])).length).toBe(
+      1,
+    );
+    // Idempotent: nothing left to aggregate, the monthly rows stay as they are.
+    await sweep({ policyId: 'analytics-aggregate' });
+    expect((await sql(sys.orm, 'select 1 from metric_monthly where connection_id = ?', [li.connectionId])).length).toBe(
+      2,
+    );
+  });
+
+  it('youtube-refresh: comments not refreshed for 30 days go; an unverifiable connection loses all its YouTube data', async () => {
+    const live = await syncFixture('youtube');
+    const stale = await live.message(40 * DAY, 31 * DAY);
+    const refreshed = await live.message(40 * DAY, 2 * DAY);
+    await sql(
+      sys.orm,
+      `insert into sync_states (connection_id, workspace_id, platform, verified_at) values (?, ?, 'youtube', now())`,
+      [live.connectionId, live.workspaceId],
+    );
+    await live.point('views', 3, 200 * DAY);
+    const lost = await syncFixture('youtube', 'needs_reconnect');
+    await lost.message(1 * DAY);
+    await lost.point('views', 3, 1 * DAY);
+    await sql(
+      sys.orm,
+      `insert into sync_states (connection_id, workspace_id, platform, verified_at) values (?, ?, 'youtube', ?)`,
+      [lost.connectionId, lost.workspaceId, ago(31 * DAY)],
+    );
+
+    await sweep({ policyId: 'youtube-refresh' });
+    expect(await ids('select id from inbox_messages where connection_id = ?', [live.connectionId])).toEqual([
+      refreshed,
+    ]);
+    expect(stale).not.toBe(refreshed);
+    // Statistics of a verified connection stay (R-YT-4).
+    expect(
+      (await sql(sys.orm, 'select 1 from metric_points where connection_id = ?', [live.connectionId])).length,
+    ).toBe(1);
+    for (const table of ['inbox_messages', 'metric_points', 'inbox_threads']) {
+      expect(
+        (await sql(sys.orm, `select 1 from ${table} where connection_id = ?`, [lost.connectionId])).length,
+        table,
+      ).toBe(0);
+    }
+  });
+
+  it('webhook-events: ingested events go after 7 days; pending ones stay', async () => {
+    const ig = await syncFixture('instagram');
+    const insert = async (receivedAgo: number, processed: boolean) => {
+      const key = randomUUID();
+      await sql(
+        sys.orm,
+        `insert into webhook_events (platform, dedupe_key, workspace_id, connection_id, received_at, processed_at)
+         values ('instagram', ?, ?, ?, ?, ?)`,
+        [key, ig.workspaceId, ig.connectionId, ago(receivedAgo), processed ? ago(receivedAgo) : null],
+      );
+      return key;
+    };
+    const old = await insert(8 * DAY, true);
+    const recent = await insert(1 * DAY, true);
+    const pending = await insert(8 * DAY, false);
+    await sweep({ policyId: 'webhook-events' });
+    const left = (
+      await sql<{ dedupe_key: string }>(sys.orm, 'select dedupe_key from webhook_events where connection_id = ?', [
+        ig.connectionId,
+      ])
+    ).map((r) => r.dedupe_key);
+    expect(left.sort()).toEqual([recent, pending].sort());
+    expect(left).not.toContain(old);
   });
 });
 
