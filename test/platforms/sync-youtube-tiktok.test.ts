@@ -167,12 +167,14 @@ describe('YouTube sync', () => {
       fault('youtube', { route: 'analytics', kind: 'throttle', retryAfterS: 30 }),
     );
 
-    // Percentages only, by age bucket (age18-24 → 18-24, age65- → 65+) and gender; together 100.
+    // Percentages only, by age bucket (age18-24 → 18-24, age65- → 65+) and gender; together 100,
+    // give or take each share's rounding to one decimal.
     const ages = ['13-17', '18-24', '25-34', '35-44', '45-54', '55-64', '65+'];
     const cells = ages.flatMap((age) => ['female', 'male', 'user_specified'].map((gender) => `${age}.${gender}`));
     const shares = metrics.filter((m) => m.metric.startsWith('audience_pct.'));
     expect(shares.map((m) => m.metric).sort()).toEqual(audienceNames('age_gender', cells, 'audience_pct').sort());
-    expect(shares.reduce((sum, m) => sum + m.value, 0)).toBeCloseTo(100, 0);
+    const total = shares.reduce((sum, m) => sum + m.value, 0);
+    expect(Math.abs(total - 100)).toBeLessThanOrEqual(shares.length * 0.05 + 1e-9);
 
     // Views by country: the window's views, split.
     const countries = metrics.filter((m) => m.metric.startsWith('audience.country.'));
