@@ -84,6 +84,8 @@ export interface ScratchSystem {
   databaseUrl: string;
   orm: MikroORM;
   temporalAddress: string;
+  /** The dev server's process, for benchmarks that place it on chosen cores. */
+  temporalPid: number | undefined;
   namespace: string;
   /** Removed at cleanup. */
   tmp: string;
@@ -118,7 +120,14 @@ export async function startScratchSystem(onCleanup: OnCleanup, log = console.err
   } finally {
     await connection.close();
   }
-  return { databaseUrl, orm, temporalAddress: server.address, namespace: NAMESPACE, tmp };
+  return {
+    databaseUrl,
+    orm,
+    temporalAddress: server.address,
+    temporalPid: server.process.pid,
+    namespace: NAMESPACE,
+    tmp,
+  };
 }
 
 /** The value below which `p` (0..1) of the sorted samples lie (nearest rank). */
