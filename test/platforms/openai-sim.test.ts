@@ -344,7 +344,8 @@ describe('auth, faults and the error taxonomy', () => {
     const started = Date.now();
     const err = await failure(callOpenAI(() => c.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })));
     expect(err).toMatchObject({ platform: 'openai', kind: 'transient' });
-    expect(Date.now() - started).toBeLessThan(2500);
+    // Gave up before the sim's 3000 ms answer could arrive; the margin above 1 s is for loaded machines.
+    expect(Date.now() - started).toBeLessThan(2900);
   });
 
   it('reads retry-after-ms, retry-after seconds and dates, and obeys x-should-retry', () => {

@@ -71,7 +71,8 @@ describe('publishing through the API', () => {
     const original = unique('original');
     const edited = unique('edited');
     const { postId, targetId } = await createPost(original);
-    await schedule(postId, new Date(Date.now() + 3_000));
+    // 10 s lead: the edit must land before the due time even on a loaded machine.
+    await schedule(postId, new Date(Date.now() + 10_000));
     const patched = await api('PATCH', `/posts/${postId}`, {
       variants: [{ platform: 'default', caption: edited, media: [] }],
     });
@@ -95,14 +96,16 @@ describe('publishing through the API', () => {
   it('a delete before due publishes nothing and ends the workflow', async () => {
     const caption = unique('deleted');
     const { postId, targetId } = await createPost(caption);
-    await schedule(postId, new Date(Date.now() + 2_000));
+    // 10 s lead: the delete must land before the due time even on a loaded machine.
+    const due = Date.now() + 10_000;
+    await schedule(postId, new Date(due));
     const before = (await tweets()).length;
     expect((await api('DELETE', `/posts/${postId}`)).statusCode).toBe(204);
 
     const result = await t.client.workflow.getHandle(publishWorkflowId(targetId)).result();
     expect(result.status).toBe('cancelled');
-    // Well past the old due time: the simulator received nothing.
-    await new Promise((r) => setTimeout(r, 3_000));
+    // Past the old due time: the simulator received nothing.
+    await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now()) + 1_000));
     expect((await tweets()).length).toBe(before);
     expect(await tweets()).not.toContain(caption);
     expect(await targetRow(t.sys, targetId)).toBeUndefined();

@@ -468,21 +468,25 @@ describe('retention sweeps', () => {
 
   it('analytics-aggregate: rows of whole months past 24 months become monthly rows; YouTube and recent rows stay', async () => {
     const li = await syncFixture('linkedin');
-    const oldDay = new Date(Date.now() - 800 * DAY);
-    const month = `${oldDay.toISOString().slice(0, 7)}-01`;
-    const day1 = `${oldDay.toISOString().slice(0, 7)}-02`;
-    const day2 = `${oldDay.toISOString().slice(0, 7)}-03`;
+    // Anchored mid-month (15th 12:00 UTC, 26 months back) so readings hours apart never straddle a UTC month boundary.
+    const today = new Date();
+    const anchor = Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 26, 15, 12);
+    const hoursBefore = (h: number) => Date.now() - anchor + h * HOUR;
+    const ym = new Date(anchor).toISOString().slice(0, 7);
+    const month = `${ym}-01`;
+    const day1 = `${ym}-02`;
+    const day2 = `${ym}-03`;
     // Day 1 was restated (two observations): only its latest value counts.
-    await li.point('views', 5, 800 * DAY, day1);
-    await li.point('views', 7, 799 * DAY, day1);
-    await li.point('views', 10, 799 * DAY, day2);
+    await li.point('views', 5, hoursBefore(1), day1);
+    await li.point('views', 7, hoursBefore(0), day1);
+    await li.point('views', 10, hoursBefore(0), day2);
     // Two posts' running totals: their changes add up; each post's newest reading stays.
-    await li.point('likes', 3, 801 * DAY, null, 'post-a');
-    await li.point('likes', 4, 800 * DAY, null, 'post-a', 1);
-    await li.point('likes', 6, 800 * DAY, null, 'post-b');
+    await li.point('likes', 3, hoursBefore(2), null, 'post-a');
+    await li.point('likes', 4, hoursBefore(1), null, 'post-a', 1);
+    await li.point('likes', 6, hoursBefore(1), null, 'post-b');
     await li.point('views', 99, 1 * DAY, new Date(Date.now() - DAY).toISOString().slice(0, 10));
     const yt = await syncFixture('youtube');
-    await yt.point('views', 1, 800 * DAY, day1);
+    await yt.point('views', 1, hoursBefore(1), day1);
 
     await sweep({ policyId: 'analytics-aggregate' });
     const monthly = await sql<{
